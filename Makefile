@@ -1,0 +1,49 @@
+# gluelab: `make run` executes the curriculum, `make test` checks it. Both build .venv themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYTHONHASHSEED := 0
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lab bench exercises clean java venv
+
+help: ## show this help
+	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+java:
+	@$(PYTHON) tools/check_java.py
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "gluelab needs Python 3.11, found " + sys.version.split()[0]'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | grep -v '^WARNING: Location' || true
+	$(PY) -c 'import gluelab, pyspark, moto' 
+	@touch $(STAMP)
+
+venv: java $(STAMP) ## create or refresh .venv (done by run and test too)
+	@$(PY) -m gluelab.s3fs --build
+
+run: venv ## execute every lesson with papermill into build/ and write build/summary.md
+	$(PY) tools/run_lessons.py
+
+test: venv ## unit + contract tests, nbval on notebooks/ and solutions/, exercises up to date
+	$(PY) tools/make_exercises.py --check
+	$(PY) -m pytest tests -q
+	$(PY) -m pytest -q --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks solutions
+
+lab: venv ## start JupyterLab on the lessons
+	$(VENV)/bin/jupyter lab --no-browser --allow-root --notebook-dir=. notebooks/00_welcome.ipynb
+
+bench: venv ## measure start-up and the S3 data plane; writes bench/results.md
+	$(PY) bench/run.py
+
+exercises: venv ## regenerate exercises/ from solutions/
+	$(PY) tools/make_exercises.py
+
+clean: ## remove build output (keeps .venv)
+	rm -rf build bench/_work lib/gluelab/_build

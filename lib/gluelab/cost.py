@@ -1,0 +1,75 @@
+"""What a Glue job costs: DPU-hours times the price, billed per second with a minimum.
+
+AWS Glue bills Spark (``glueetl``) and Python shell jobs by the Data Processing Unit hour (DPU-hour; 1 DPU = 4
+vCPU + 16 GB). The price in us-east-1 is $0.44 per DPU-hour (Flex execution: $0.29); since Glue 2.0 runs are
+billed per second with a 1-minute minimum (Glue 0.9/1.0 had a 10-minute minimum). A worker type fixes the DPUs
+per worker. Prices differ by region and change over time: pass ``price_per_dpu_hour`` for yours (see the AWS
+Glue pricing page). These functions are what the lessons and the job runner use to put a price on every run.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+#: DPUs per worker, by Glue worker type.
+WORKER_DPU = {"Standard": 1.0, "G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0,
+              "G.12X": 12.0, "G.16X": 16.0}
+#: us-east-1 list prices, USD per DPU-hour.
+PRICE_PER_DPU_HOUR = 0.44
+FLEX_PRICE_PER_DPU_HOUR = 0.29
+#: Python shell jobs run with MaxCapacity 0.0625 (1/16 DPU) or 1 DPU.
+PYTHON_SHELL_CAPACITIES = (0.0625, 1.0)
+
+
+@dataclass(frozen=True)
+class JobCost:
+    """One run's cost: the DPUs it held, the seconds billed, and the price."""
+    dpus: float
+    run_seconds: float
+    billed_seconds: int
+    price_per_dpu_hour: float
+
+    @property
+    def dpu_hours(self) -> float:
+        return self.dpus * self.billed_seconds / 3600
+
+    @property
+    def usd(self) -> float:
+        return self.dpu_hours * self.price_per_dpu_hour
+
+    def __str__(self) -> str:
+        return (f"{self.dpus:g} DPU x {self.billed_seconds:,} s billed = {self.dpu_hours:.4f} DPU-hours "
+                f"x ${self.price_per_dpu_hour:.2f} = ${self.usd:.4f}")
+
+
+def billed_seconds(run_seconds: float, minimum_seconds: int = 60) -> int:
+    """Seconds AWS bills for a run: whole seconds rounded up, and never less than the minimum."""
+    if run_seconds < 0:
+        raise ValueError(f"run time cannot be negative, got {run_seconds}")
+    return max(minimum_seconds, math.ceil(run_seconds))
+
+
+def job_cost(seconds: float, worker_type: str = "G.1X", workers: int = 2, *, job_type: str = "glueetl",
+             max_capacity: float | None = None, flex: bool = False, glue_version: str = "4.0",
+             price_per_dpu_hour: float | None = None) -> JobCost:
+    """The cost of one job run of ``seconds`` with ``workers`` workers of ``worker_type``.
+
+    ``job_type="pythonshell"`` uses ``max_capacity`` (0.0625 or 1 DPU) instead of workers. ``flex=True`` uses
+    the Flex price. Glue versions before 2.0 bill a 10-minute minimum.
+    """
+    if job_type == "pythonshell":
+        dpus = 0.0625 if max_capacity is None else max_capacity
+        if dpus not in PYTHON_SHELL_CAPACITIES:
+            raise ValueError(f"a Python shell job's MaxCapacity is 0.0625 or 1 DPU, got {dpus}")
+    elif job_type in ("glueetl", "gluestreaming"):
+        if worker_type not in WORKER_DPU:
+            raise ValueError(f"unknown worker type {worker_type!r}; Glue has {', '.join(WORKER_DPU)}")
+        if workers < 2:
+            raise ValueError(f"a Glue Spark job needs at least 2 workers (1 driver + executors), got {workers}")
+        dpus = WORKER_DPU[worker_type] * workers
+    else:
+        raise ValueError(f"job_type must be 'glueetl', 'gluestreaming' or 'pythonshell', got {job_type!r}")
+    minimum = 600 if glue_version in ("0.9", "1.0") else 60
+    price = price_per_dpu_hour if price_per_dpu_hour is not None else (
+        FLEX_PRICE_PER_DPU_HOUR if flex else PRICE_PER_DPU_HOUR)
+    return JobCost(dpus, seconds, billed_seconds(seconds, minimum), price)

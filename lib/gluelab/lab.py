@@ -1,0 +1,246 @@
+"""The facade: ``gluelab.start()`` is the only set-up a notebook does.
+
+A :class:`Lab` hands out boto3 clients bound to the chosen backend, the process's SparkSession, the lake zones,
+resource names carrying the lab's prefix, ``prepare(stage)`` to re-create what earlier lessons built, and
+``teardown()``. The same notebook runs on both backends:
+
+* ``backend="local"``: moto's server inside this process (``gluelab.localaws``) with gluelab's execution hooks,
+  local Spark, fake credentials. Free, offline.
+* ``backend="aws"``: a boto3 session from the normal credential chain (environment, profile, SSO, instance role).
+  It refuses to start without an explicit ``prefix`` and ``region``, refuses to change anything whose name does
+  not carry the prefix (``gluelab.guard``), can list what it would create (``dry_run=True``) and deletes only
+  prefixed resources in ``teardown()``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+import boto3
+from botocore.config import Config
+
+from . import guard, localaws
+from .naming import ZONES, Naming, validate_prefix
+
+BACKENDS = ("local", "aws")
+#: The local backend's account id (moto's default) and the prefix used when a local lab names none.
+LOCAL_ACCOUNT_ID = "123456789012"
+DEFAULT_LOCAL_PREFIX = "gluelab"
+
+
+@dataclass(frozen=True)
+class Zones:
+    """The lake's zones as ``s3://bucket/`` URIs: raw -> processed -> curated, plus temp and scripts."""
+    raw: str
+    processed: str
+    curated: str
+    temp: str
+    scripts: str
+
+    def __iter__(self):
+        return iter(ZONES)
+
+    def bucket(self, zone: str) -> str:
+        """The bucket name of a zone (without ``s3://``)."""
+        return getattr(self, zone)[len("s3://"):].rstrip("/")
+
+    def uri(self, zone: str, *parts: str) -> str:
+        """``s3://<zone bucket>/<parts joined with '/'>``."""
+        return getattr(self, zone) + "/".join(p.strip("/") for p in parts if p)
+
+
+def start(backend: str = "local", region: str | None = "us-east-1", prefix: str | None = None, *,
+          dry_run: bool = False, profile: str | None = None, endpoint_url: str | None = None,
+          master: str | None = None, **_ignored) -> "Lab":
+    """Start a lab on ``backend`` ("local" or "aws") and return it.
+
+    local: starts (once per process) the local AWS endpoint; ``prefix`` defaults to ``"gluelab"``.
+    aws: needs an explicit ``prefix`` (3-20 lowercase characters) and ``region``; credentials come from boto3's
+    normal chain (or ``profile``). ``dry_run=True`` makes the lab list what it would create instead of creating
+    it. ``endpoint_url`` points the aws backend at an S3/Glue-compatible stand-in (used by the tests).
+    ``master`` (or the environment variable ``SPARK_MASTER``) selects a Spark cluster or Spark Connect server.
+    Extra keyword arguments (e.g. a notebook's ``scale`` or ``seed`` parameters) are accepted and ignored, so a
+    notebook can pass its parameters through unchanged.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "local":
+        region = region or "us-east-1"
+        url = localaws.start(region)
+        session = boto3.Session(region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing")
+        return Lab("local", region, validate_prefix(prefix or DEFAULT_LOCAL_PREFIX), session, url,
+                   LOCAL_ACCOUNT_ID, dry_run=dry_run, master=master)
+    if not region:
+        raise ValueError("the aws backend needs an explicit region, e.g. region='eu-west-1'")
+    validate_prefix(prefix)
+    session = boto3.Session(profile_name=profile, region_name=region)
+    if session.get_credentials() is None:
+        raise RuntimeError("no AWS credentials found: configure them as for the AWS CLI (aws configure, "
+                           "AWS_PROFILE, SSO or environment variables), or use backend='local'")
+    sts = session.client("sts", endpoint_url=endpoint_url)
+    account = sts.get_caller_identity()["Account"]
+    lab = Lab("aws", region, prefix, session, endpoint_url, account, dry_run=dry_run, master=master)
+    print(f"AWS backend: account {account}, region {region}, prefix {prefix!r}. Only resources named with the "
+          f"prefix are created, changed or deleted; run lab.teardown() when done."
+          + (" DRY RUN: nothing will be created." if dry_run else ""))
+    return lab
+
+
+class Lab:
+    """One lab: a backend, a region, a prefix. Create it with :func:`gluelab.start`."""
+
+    def __init__(self, backend: str, region: str, prefix: str, session: boto3.Session, endpoint_url: str | None,
+                 account_id: str, *, dry_run: bool = False, master: str | None = None):
+        self.backend = backend
+        self.region = region
+        self.prefix = prefix
+        self.session = session
+        self.endpoint_url = endpoint_url
+        self.account_id = account_id
+        self.dry_run = dry_run
+        self.master = master or os.environ.get("SPARK_MASTER")
+        self.names = Naming(prefix, account_id, region)
+        self.zones = Zones(**{z: f"s3://{self.names.bucket(z)}/" for z in ZONES})
+        #: What a dry run would have done, in order (``(action, target)`` pairs).
+        self.planned: list[tuple[str, str]] = []
+        self._clients: dict[str, object] = {}
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url or f"AWS account {self.account_id}"
+        return f"<Lab backend={self.backend} region={self.region} prefix={self.prefix!r} at {where}>"
+
+    # --- clients and Spark ---------------------------------------------------------------------------------
+
+    def client(self, service: str):
+        """A boto3 client for ``service`` bound to this lab's backend (cached per service)."""
+        if service not in self._clients:
+            cfg = Config(retries={"max_attempts": 3, "mode": "standard"})
+            client = self.session.client(service, endpoint_url=self.endpoint_url, config=cfg)
+            if self.backend == "aws":
+                guard.install(client, self.names)
+            self._clients[service] = client
+        return self._clients[service]
+
+    @property
+    def spark(self):
+        """The process's SparkSession (created on first use), reading and writing ``s3://`` in this lab's S3."""
+        from . import spark
+
+        creds = None
+        if self.backend == "aws":
+            c = self.session.get_credentials().get_frozen_credentials()
+            creds = (c.access_key, c.secret_key, c.token)
+        return spark.session(endpoint_url=self.endpoint_url, region=self.region, master=self.master,
+                             credentials=creds)
+
+    # --- provisioning (dry-run aware) ----------------------------------------------------------------------
+
+    def _plan(self, action: str, target: str) -> bool:
+        """Record ``action`` on ``target``; True when it should really happen (not a dry run)."""
+        if self.dry_run:
+            self.planned.append((action, target))
+            print(f"[dry run] would {action} {target}")
+            return False
+        return True
+
+    def ensure_zones(self) -> Zones:
+        """Create the zone buckets that do not exist yet (idempotent) and return :attr:`zones`."""
+        s3 = self.client("s3")
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for zone in ZONES:
+            bucket = self.zones.bucket(zone)
+            if bucket in existing or not self._plan("create bucket", bucket):
+                continue
+            kwargs = {"Bucket": bucket}
+            if self.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+            s3.create_bucket(**kwargs)
+        return self.zones
+
+    def upload(self, local_path: str | os.PathLike, uri: str) -> str:
+        """Upload a local file to ``uri`` (``s3://bucket/key``) unless the same bytes are already there."""
+        import hashlib
+
+        with open(local_path, "rb") as fh:
+            data = fh.read()
+        return self.put_bytes(uri, data, _md5=hashlib.md5(data).hexdigest())
+
+    def put_bytes(self, uri: str, data: bytes, *, _md5: str | None = None) -> str:
+        """Write ``data`` to ``uri`` unless an object with the same content is already there (idempotent)."""
+        import hashlib
+
+        bucket, key = split_uri(uri)
+        md5 = _md5 or hashlib.md5(data).hexdigest()
+        s3 = self.client("s3")
+        try:
+            if s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"') == md5:
+                return uri
+        except s3.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        if self._plan("upload", f"{uri} ({len(data):,} bytes)"):
+            s3.put_object(Bucket=bucket, Key=key, Body=data)
+        return uri
+
+    def prepare(self, stage: str) -> None:
+        """Re-create, idempotently, what the lessons before ``stage`` built (see ``gluelab.stages``)."""
+        from . import stages
+
+        stages.prepare(self, stage)
+
+    # --- teardown -------------------------------------------------------------------------------------------
+
+    def teardown(self) -> list[str]:
+        """Delete every resource this lab's prefix names (buckets with their objects, Glue databases, jobs,
+        crawlers, triggers, workflows) and nothing else; print and return what was deleted."""
+        deleted: list[str] = []
+        for kind, lister, deleter in _teardown_steps(self):
+            for name in lister():
+                if not self.names.owns(name):
+                    continue
+                if self._plan(f"delete {kind}", name):
+                    deleter(name)
+                    deleted.append(f"{kind} {name}")
+                    print(f"deleted {kind} {name}")
+        if not deleted and not self.dry_run:
+            print(f"nothing to delete for prefix {self.prefix!r}")
+        return deleted
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """``"s3://bucket/a/b.csv"`` -> ``("bucket", "a/b.csv")``."""
+    if not uri.startswith("s3://"):
+        raise ValueError(f"expected an s3:// URI, got {uri!r}")
+    bucket, _, key = uri[len("s3://"):].partition("/")
+    return bucket, key
+
+
+def _teardown_steps(lab: Lab) -> list[tuple[str, Callable, Callable]]:
+    s3, glue = lab.client("s3"), lab.client("glue")
+
+    def buckets():
+        return [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
+
+    def delete_bucket(name):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
+            objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            for i in range(0, len(objs), 1000):
+                s3.delete_objects(Bucket=name, Delete={"Objects": objs[i:i + 1000], "Quiet": True})
+        s3.delete_bucket(Bucket=name)
+
+    def paged(op, key, field="Name", **kw):
+        def lister():
+            return [item[field] if field else item
+                    for page in glue.get_paginator(op).paginate(**kw) for item in page.get(key, [])]
+        return lister
+
+    return [
+        ("trigger", paged("get_triggers", "Triggers"), lambda n: glue.delete_trigger(Name=n)),
+        ("workflow", lambda: glue.list_workflows().get("Workflows", []), lambda n: glue.delete_workflow(Name=n)),
+        ("crawler", paged("get_crawlers", "Crawlers"), lambda n: glue.delete_crawler(Name=n)),
+        ("job", paged("get_jobs", "Jobs"), lambda n: glue.delete_job(JobName=n)),
+        ("database", paged("get_databases", "DatabaseList"), lambda n: glue.delete_database(Name=n)),
+        ("bucket", buckets, delete_bucket),
+    ]
