@@ -4,28 +4,18 @@ If a moto upgrade moves or changes what a hook relies on, these fail loudly.
 """
 import json
 import re
-import time
 from pathlib import Path
 
 import moto
 import pytest
 
-from gluelab import hooks
+from gluelab import hooks, waiting
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def wait_for_run(glue, job, run_id, timeout=30):
-    states = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]
-        if not states or states[-1] != run["JobRunState"]:
-            states.append(run["JobRunState"])
-        if run["JobRunState"] not in ("STARTING", "RUNNING", "STOPPING"):
-            return run, states
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} still {states[-1]} after {timeout}s")
+    return waiting.job_run(glue, job, run_id, timeout=timeout, poll=0.1)
 
 
 @pytest.fixture

@@ -121,7 +121,9 @@ def test_teardown_deletes_only_prefixed_resources(endpoint, capsys):
     lab.put_bytes(lab.zones.uri("raw", "a/b.csv"), b"x,y\n1,2\n")
     glue = lab.client("glue")
     glue.create_database(DatabaseInput={"Name": lab.names.database("retail")})
-    glue.create_job(Name=lab.names.resource("etl"), Role="r", Command={"Name": "glueetl", "ScriptLocation": "s3://b/k"})
+    glue.create_job(Name=lab.names.resource("etl"), Role=lab.ensure_glue_role(),
+                    Command={"Name": "glueetl", "ScriptLocation": "s3://b/k"})
+    assert lab.ensure_glue_role() == "arn:aws:iam::123456789012:role/teardown-glue-role"
     # resources that are not the lab's, made behind its back with a raw client
     raw_s3 = boto3.client("s3", endpoint_url=endpoint)
     raw_glue = boto3.client("glue", endpoint_url=endpoint)
@@ -131,7 +133,8 @@ def test_teardown_deletes_only_prefixed_resources(endpoint, capsys):
 
     deleted = lab.teardown()
     assert sorted(deleted) == sorted([f"bucket {lab.zones.bucket(z)}" for z in lab.zones]
-                                     + ["database teardown_retail", "job teardown-etl"])
+                                     + ["database teardown_retail", "job teardown-etl",
+                                        "IAM role teardown-glue-role"])
     out = capsys.readouterr().out
     assert "deleted bucket teardown-raw-123456789012-us-east-1" in out
     names = {b["Name"] for b in raw_s3.list_buckets()["Buckets"]}

@@ -2,6 +2,7 @@
 
 ``lab = gluelab.start()`` is the only set-up a notebook does; see :mod:`gluelab.lab`.
 """
+from . import cost, diagrams, naming, waiting
 from .lab import Lab, start
 
 __all__ = ["Lab", "start"]

@@ -27,6 +27,8 @@ BACKENDS = ("local", "aws")
 #: The local backend's account id (moto's default) and the prefix used when a local lab names none.
 LOCAL_ACCOUNT_ID = "123456789012"
 DEFAULT_LOCAL_PREFIX = "gluelab"
+#: AWS's managed policy for Glue's service role.
+GLUE_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,37 @@ class Lab:
             s3.create_bucket(**kwargs)
         return self.zones
 
+    def ensure_glue_role(self) -> str:
+        """The ARN of the lab's IAM role for Glue (``<prefix>-glue-role``), created if missing (idempotent).
+
+        Glue assumes this role to run crawlers and jobs: it trusts glue.amazonaws.com, has AWS's managed
+        AWSGlueServiceRole policy and may read and write the lab's zone buckets (and nothing else in S3).
+        """
+        import json
+
+        iam = self.client("iam")
+        name = self.names.resource("glue-role")
+        arn = f"arn:aws:iam::{self.account_id}:role/{name}"
+        try:
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            pass
+        if not self._plan("create IAM role", name):
+            return arn
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"Service": "glue.amazonaws.com"}}]}
+        buckets = [f"arn:aws:s3:::{self.zones.bucket(z)}" for z in ZONES]
+        access = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
+                                           "s3:GetBucketLocation"],
+             "Resource": buckets + [b + "/*" for b in buckets]}]}
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
+                              Description=f"Glue service role of the gluelab lab {self.prefix}")["Role"]["Arn"]
+        iam.attach_role_policy(RoleName=name, PolicyArn=GLUE_SERVICE_POLICY)
+        iam.put_role_policy(RoleName=name, PolicyName=self.names.resource("zones-access"),
+                            PolicyDocument=json.dumps(access))
+        return arn
+
     def upload(self, local_path: str | os.PathLike, uri: str) -> str:
         """Upload a local file to ``uri`` (``s3://bucket/key``) unless the same bytes are already there."""
         import hashlib
@@ -193,7 +226,7 @@ class Lab:
 
     def teardown(self) -> list[str]:
         """Delete every resource this lab's prefix names (buckets with their objects, Glue databases, jobs,
-        crawlers, triggers, workflows) and nothing else; print and return what was deleted."""
+        crawlers, triggers, workflows, IAM roles) and nothing else; print and return what was deleted."""
         deleted: list[str] = []
         for kind, lister, deleter in _teardown_steps(self):
             for name in lister():
@@ -236,6 +269,18 @@ def _teardown_steps(lab: Lab) -> list[tuple[str, Callable, Callable]]:
                     for page in glue.get_paginator(op).paginate(**kw) for item in page.get(key, [])]
         return lister
 
+    iam = lab.client("iam")
+
+    def roles():
+        return [r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]]
+
+    def delete_role(name):
+        for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
+        for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=p)
+        iam.delete_role(RoleName=name)
+
     return [
         ("trigger", paged("get_triggers", "Triggers"), lambda n: glue.delete_trigger(Name=n)),
         ("workflow", lambda: glue.list_workflows().get("Workflows", []), lambda n: glue.delete_workflow(Name=n)),
@@ -243,4 +288,5 @@ def _teardown_steps(lab: Lab) -> list[tuple[str, Callable, Callable]]:
         ("job", paged("get_jobs", "Jobs"), lambda n: glue.delete_job(JobName=n)),
         ("database", paged("get_databases", "DatabaseList"), lambda n: glue.delete_database(Name=n)),
         ("bucket", buckets, delete_bucket),
+        ("IAM role", roles, delete_role),
     ]

@@ -43,6 +43,8 @@ def start(region: str = "us-east-1") -> str:
             from . import hooks
 
             hooks.install()
+            # AWS managed policies (e.g. AWSGlueServiceRole) exist in every account; moto loads them on request.
+            os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log lines in notebooks
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
             server.start()

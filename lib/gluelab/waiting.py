@@ -1,0 +1,30 @@
+"""Polling until AWS work finishes, the way boto3 code on AWS does it, without sleeping longer than needed.
+
+Glue has no boto3 waiters for job runs or crawlers; every pipeline polls ``get_job_run`` until the state is
+final. These helpers do that loop once, with a timeout and a clear error, and return the states they saw.
+"""
+from __future__ import annotations
+
+import time
+
+#: Job run states after which nothing more happens.
+FINAL_JOB_RUN_STATES = {"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"}
+
+
+def job_run(glue, job_name: str, run_id: str, *, timeout: float = 600, poll: float = 0.2):
+    """Poll ``glue.get_job_run`` until the run reaches a final state; return ``(run, states_seen)``.
+
+    Raises TimeoutError (with the last state) if it has not finished within ``timeout`` seconds.
+    """
+    states: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+        state = run["JobRunState"]
+        if not states or states[-1] != state:
+            states.append(state)
+        if state in FINAL_JOB_RUN_STATES:
+            return run, states
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job run {run_id} of {job_name} is still {state} after {timeout:g} s")
+        time.sleep(poll)
