@@ -28,13 +28,13 @@ $(STAMP): requirements.txt pyproject.toml
 venv: java $(STAMP) ## create or refresh .venv (done by run and test too)
 	@$(PY) -m gluelab.s3fs --build
 
-run: venv ## execute every lesson with papermill into build/ and write build/summary.md
-	$(PY) tools/run_lessons.py
+run: venv ## execute every lesson with papermill into build/ (ARGS="-p backend aws ..."), write build/summary.md
+	$(PY) tools/run_lessons.py $(ARGS)
 
 test: venv ## unit + contract tests, nbval on notebooks/ and solutions/, exercises up to date
 	$(PY) tools/make_exercises.py --check
 	$(PY) -m pytest tests -q
-	$(PY) -m pytest -q --nbval --sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks solutions
+	$(PY) -m pytest -q --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider notebooks solutions
 
 lab: venv ## start JupyterLab on the lessons
 	$(VENV)/bin/jupyter lab --no-browser --allow-root --notebook-dir=. notebooks/00_welcome.ipynb

@@ -94,7 +94,7 @@ def check_equal(actual, expected, hint: str = "") -> None:
         return
     found = _show(actual)
     if type(actual) is not type(expected):
-        found += f" (a {type(actual).__name__}, expected a {type(expected).__name__})"
+        found += f" (type {type(actual).__name__}, expected {type(expected).__name__})"
     _fail(hint, _show(expected), found, _difference(actual, expected),
           default_hint="The value is not the expected one.")
 
@@ -227,13 +227,16 @@ def check_frame_equal(actual, expected, hint: str = "", check_row_order: bool = 
                         f"{type(actual).__name__} and {type(expected).__name__}")
     import pandas.testing
 
+    if list(actual.columns) != list(expected.columns) and not options.get("check_like"):
+        check_columns(actual, list(expected.columns), hint=hint or default_hint, ordered=True)
     a, e = actual.reset_index(drop=True), expected.reset_index(drop=True)
-    if not check_row_order and list(a.columns) == list(e.columns) and len(a) and len(e):
+    if not check_row_order and list(a.columns) == list(e.columns):
         a, e = _sorted_pandas(a), _sorted_pandas(e)
     try:
         pandas.testing.assert_frame_equal(a, e, **options)
     except AssertionError as err:
-        raise AssertionError(f"{hint or default_hint}\n{err}") from None
+        rows = f"\n  expected: {len(e)} rows\n  found:    {len(a)} rows" if len(a) != len(e) else ""
+        raise AssertionError(f"{hint or default_hint}{rows}\n{err}") from None
 
 
 # ---- S3 ----------------------------------------------------------------------------------------------------

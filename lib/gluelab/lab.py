@@ -216,11 +216,12 @@ class Lab:
             s3.put_object(Bucket=bucket, Key=key, Body=data)
         return uri
 
-    def prepare(self, stage: str) -> None:
-        """Re-create, idempotently, what the lessons before ``stage`` built (see ``gluelab.stages``)."""
+    def prepare(self, stage: str, *, scale: float = 1.0, seed: int = 42) -> None:
+        """Re-create, idempotently, what the lessons up to ``stage`` built (see ``gluelab.stages``), with
+        generated data at ``scale`` from ``seed`` (pass the notebook's parameters)."""
         from . import stages
 
-        stages.prepare(self, stage)
+        stages.prepare(self, stage, scale=scale, seed=seed)
 
     # --- teardown -------------------------------------------------------------------------------------------
 

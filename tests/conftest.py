@@ -1,0 +1,31 @@
+"""Shared fixtures: one local endpoint and one SparkSession per test process (both are per-process anyway)."""
+import os
+import sys
+
+import pytest
+
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    """The local AWS endpoint's URL (moto server with gluelab's hooks)."""
+    from gluelab import localaws
+
+    return localaws.start("us-east-1")
+
+
+@pytest.fixture(scope="session")
+def lab(endpoint):
+    """A local lab with prefix 'gluelab-test' and its zone buckets."""
+    import gluelab
+
+    lab = gluelab.start(backend="local", region="us-east-1", prefix="gluelab-test")
+    lab.ensure_zones()
+    return lab
+
+
+def pytest_configure(config):
+    """`-m notebooks` runs only the tests that execute the real notebooks; `-m "not notebooks"` skips them."""
+    config.addinivalue_line("markers", "notebooks: executes the real exercise notebooks (slow: Spark starts)")
