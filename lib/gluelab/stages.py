@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import data
+from . import data, synth
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,11 @@ def _raw(lab, scale, seed):
         lab.upload(data.path(src.name), lab.zones.uri("raw", src.key))
     with tempfile.TemporaryDirectory(prefix="gluelab-raw-") as tmp:
         rows = max(1, round(TRANSACTIONS_ROWS * scale))
-        out = data.generate_transactions(Path(tmp) / "transactions.csv", rows=rows, seed=seed, progress=False)
+        out = synth.generate_transactions(Path(tmp) / "transactions.csv", rows=rows, seed=seed,
+                                          progress=False)
         lab.upload(_first_path(out), lab.zones.uri("raw", TRANSACTIONS_KEY))
         messy_dir = Path(tmp) / "messy"
-        data.generate_messy_sources(messy_dir, seed=seed, scale=scale, progress=False)
+        synth.generate_messy_sources(messy_dir, seed=seed, scale=scale, progress=False)
         for f in sorted(p for p in messy_dir.rglob("*") if p.is_file()):
             lab.upload(f, lab.zones.uri("raw", INTEGRATION_PREFIX, f.relative_to(messy_dir).as_posix()))
 
