@@ -9,7 +9,7 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lab bench exercises clean java venv
+.PHONY: help run test lab bench exercises notebooks clean java venv
 
 help: ## show this help
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ lab: venv ## start JupyterLab on the lessons
 
 bench: venv ## measure start-up and the S3 data plane; writes bench/results.md
 	$(PY) bench/run.py
+
+notebooks: venv ## re-execute lessons and solutions in place (after a lib change), regenerate exercises
+	$(PY) tools/refresh_notebooks.py $(NB)
+	$(PY) tools/make_exercises.py
 
 exercises: venv ## regenerate exercises/ from solutions/
 	$(PY) tools/make_exercises.py

@@ -20,10 +20,14 @@ def _arrow(ax, x1, y1, x2, y2, label=""):
 
 
 def architecture():
-    """The workbook's architecture: one notebook, one ``gluelab.start()``, two interchangeable backends."""
-    import matplotlib.pyplot as plt
+    """The workbook's architecture: one notebook, one ``gluelab.start()``, two interchangeable backends.
 
-    fig, ax = plt.subplots(figsize=(10, 5.2))
+    Returns a matplotlib Figure that is not registered with pyplot: a notebook shows it once, as the cell's value.
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 5.2))
+    ax = fig.subplots()
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 5.6)
     ax.axis("off")
