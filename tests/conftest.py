@@ -29,3 +29,11 @@ def lab(endpoint):
 def pytest_configure(config):
     """`-m notebooks` runs only the tests that execute the real notebooks; `-m "not notebooks"` skips them."""
     config.addinivalue_line("markers", "notebooks: executes the real exercise notebooks (slow: Spark starts)")
+
+
+@pytest.fixture(scope="session")
+def spark(endpoint):
+    """The process's SparkSession; its s3:// paths live in the local endpoint's S3."""
+    from gluelab import spark as gluelab_spark
+
+    return gluelab_spark.session(endpoint_url=endpoint)

@@ -76,6 +76,8 @@ def start(backend: str = "local", region: str | None = "us-east-1", prefix: str 
     if not region:
         raise ValueError("the aws backend needs an explicit region, e.g. region='eu-west-1'")
     validate_prefix(prefix)
+    if profile:  # also for child processes, e.g. the S3 data plane's credential helper
+        os.environ["AWS_PROFILE"] = profile
     session = boto3.Session(profile_name=profile, region_name=region)
     if session.get_credentials() is None:
         raise RuntimeError("no AWS credentials found: configure them as for the AWS CLI (aws configure, "
@@ -129,12 +131,8 @@ class Lab:
         """The process's SparkSession (created on first use), reading and writing ``s3://`` in this lab's S3."""
         from . import spark
 
-        creds = None
-        if self.backend == "aws":
-            c = self.session.get_credentials().get_frozen_credentials()
-            creds = (c.access_key, c.secret_key, c.token)
-        return spark.session(endpoint_url=self.endpoint_url, region=self.region, master=self.master,
-                             credentials=creds)
+        # aws: no keys passed, so the data plane asks boto3's credential chain itself and refreshes them.
+        return spark.session(endpoint_url=self.endpoint_url, region=self.region, master=self.master)
 
     # --- provisioning (dry-run aware) ----------------------------------------------------------------------
 

@@ -64,7 +64,10 @@ def profile(df, source: str, date_columns: tuple[str, ...] = (), size_bytes: int
     counts = df.agg(F.count(F.lit(1)).alias("__rows"), *missing_exprs).first().asDict()
     rows = counts.pop("__rows")
     distinct = df.distinct().count()
-    conventions = sorted({naming_convention(c) for c in df.columns})
+    conventions = {naming_convention(c) for c in df.columns}
+    if len(conventions) > 1:  # one-word lower-case names fit snake_case and camelCase alike
+        conventions.discard("lowercase")
+    conventions = sorted(conventions)
     dates = {}
     for c in date_columns:
         values = [r[0] for r in df.select(F.col(f"`{c}`").cast("string")).where(F.col(f"`{c}`").isNotNull())

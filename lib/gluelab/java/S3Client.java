@@ -26,6 +26,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.xml.parsers.DocumentBuilder;
@@ -55,6 +56,9 @@ final class S3Client {
     private static final int MAX_ATTEMPTS = 4;
     /** Regions learnt from S3's redirects, per bucket (real S3 answers 301/400 when asked in the wrong region). */
     private static final Map<String, String> BUCKET_REGIONS = new ConcurrentHashMap<>();
+    /** Requests sent by this JVM, per method ("GET", "HEAD", ...): counts and total milliseconds. */
+    static final Map<String, LongAdder> COUNTS = new ConcurrentHashMap<>();
+    static final Map<String, LongAdder> MILLIS = new ConcurrentHashMap<>();
 
     final String scheme;
     final String bucket;
@@ -145,11 +149,21 @@ final class S3Client {
                     sleepBackoff(attempt);
                 }
                 HttpResponse<InputStream> r;
+                long started = System.nanoTime();
+                String kind = method + (query.containsKey("list-type") ? " list" : query.containsKey("delete")
+                    ? " delete" : headers.containsKey("x-amz-copy-source") ? " copy" : "");
+                COUNTS.computeIfAbsent(kind, k -> new LongAdder()).increment();
                 try {
                     r = HTTP.send(build(bucketRegion), HttpResponse.BodyHandlers.ofInputStream());
+                    MILLIS.computeIfAbsent(kind, k -> new LongAdder()).add((System.nanoTime() - started) / 1_000_000);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new InterruptedIOException("interrupted: " + method + " " + uri(key));
+                } catch (java.net.ConnectException e) {
+                    last = new IOException(method + " " + uri(key) + ": cannot connect to the S3 endpoint "
+                        + (endpoint != null ? endpoint + " (is the lab's local endpoint running?)" : "of AWS")
+                        + ": " + e, e);
+                    continue;
                 } catch (IOException e) {
                     last = new IOException(method + " " + uri(key) + " failed: " + e, e);
                     continue;

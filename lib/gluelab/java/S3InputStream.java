@@ -13,11 +13,14 @@ import org.apache.hadoop.fs.FileSystem;
  * <p>Seeks are lazy: nothing is requested until the next read. Reading starts as one open-ended GET from the
  * current position (fast for CSV and JSON scans). The first backward seek (Parquet and ORC jump from the footer
  * back to the column chunks) switches to bounded ranges of at least {@code readahead} bytes, so jumping around
- * does not abort large responses. Short forward seeks skip inside the open response.
+ * does not abort large responses. Short forward seeks skip inside the open response. A read in the last
+ * {@value #TAIL} bytes that would need a new request fetches that whole tail once and serves it from memory:
+ * a Parquet footer (length, then metadata) costs one GET, and a small file is read with a single GET.
  */
 final class S3InputStream extends FSInputStream {
     private static final int SKIP_LIMIT = 256 * 1024;
     private static final int DRAIN_LIMIT = 64 * 1024;
+    private static final int TAIL = 64 * 1024;
 
     private final S3Client s3;
     private final String key;
@@ -30,6 +33,8 @@ final class S3InputStream extends FSInputStream {
     private long inPos;
     private long inEnd;
     private boolean closed;
+    private byte[] tail;
+    private long tailStart;
 
     S3InputStream(S3Client s3, String key, long length, long readahead, boolean random,
                   FileSystem.Statistics stats) {
@@ -85,6 +90,14 @@ final class S3InputStream extends FSInputStream {
         if (pos >= length) {
             return -1;
         }
+        if (tail != null && pos >= tailStart) {
+            return fromTail(buf, off, len);
+        }
+        boolean streamUsable = in != null && inPos <= pos && pos < inEnd && pos - inPos <= SKIP_LIMIT;
+        if (!streamUsable && pos >= length - TAIL) {
+            fetchTail();
+            return fromTail(buf, off, len);
+        }
         for (int attempt = 1; ; attempt++) {
             position(len);
             int n;
@@ -105,6 +118,32 @@ final class S3InputStream extends FSInputStream {
             if (stats != null) stats.incrementBytesRead(n);
             return n;
         }
+    }
+
+    private void fetchTail() throws IOException {
+        long start = Math.max(0, length - TAIL);
+        HttpResponse<InputStream> r = s3.call("GET", key).header("range", "bytes=" + start + "-" + (length - 1))
+            .stream();
+        try (InputStream body = r.body()) {
+            if (r.statusCode() == 200 && start > 0) {
+                body.skipNBytes(start);
+            }
+            tail = body.readNBytes((int) (length - start));
+        }
+        if (tail.length != length - start) {
+            throw new EOFException(s3.uri(key) + ": expected " + (length - start) + " bytes at " + start
+                + ", got " + tail.length + " (changed while being read?)");
+        }
+        tailStart = start;
+        if (stats != null) stats.incrementReadOps(1);
+    }
+
+    private int fromTail(byte[] buf, int off, int len) {
+        int n = (int) Math.min(len, length - pos);
+        System.arraycopy(tail, (int) (pos - tailStart), buf, off, n);
+        pos += n;
+        if (stats != null) stats.incrementBytesRead(n);
+        return n;
     }
 
     /** Makes {@code in} deliver the byte at {@code pos}, reusing, skipping in, or replacing the response. */
@@ -172,6 +211,7 @@ final class S3InputStream extends FSInputStream {
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            tail = null;
             release();
         }
     }

@@ -12,24 +12,28 @@ import java.util.List;
  * Buffers what is written and uploads it when the stream is closed, so an object appears whole or not at all.
  *
  * <p>Small files stay in memory; past {@code spillBytes} the buffer moves to a local temporary file. On close,
- * a file up to {@code multipartBytes} is sent with one PUT, a larger one as a multipart upload (aborted on
- * failure). Nothing is uploaded before close, and a failed close leaves no object behind.
+ * a file up to {@code multipartBytes} is sent with one PUT, a larger one as a multipart upload in parts of
+ * {@code partBytes} (aborted on failure). Nothing is uploaded before close, and a failed close leaves no object behind.
  */
 final class S3OutputStream extends OutputStream {
-    private static final long PART_BYTES = 64L * 1024 * 1024;
-
     private final S3Client s3;
     private final String key;
     private final long spillBytes;
     private final long multipartBytes;
+    private final long partBytes;
     private final Path tmpDir;
+    private final java.util.function.LongConsumer uploaded;
     private ByteArrayOutputStream memory = new ByteArrayOutputStream(64 * 1024);
     private Path file;
     private OutputStream fileOut;
     private long size;
     private boolean closed;
 
-    S3OutputStream(S3Client s3, String key, Path tmpDir, long spillBytes, long multipartBytes) {
+    /** {@code uploaded} is told the object's size once it exists. */
+    S3OutputStream(S3Client s3, String key, Path tmpDir, long spillBytes, long multipartBytes, long partBytes,
+                   java.util.function.LongConsumer uploaded) {
+        this.partBytes = Math.max(5L << 20, partBytes);     // S3's minimum part size
+        this.uploaded = uploaded;
         this.s3 = s3;
         this.key = key;
         this.tmpDir = tmpDir;
@@ -75,6 +79,7 @@ final class S3OutputStream extends OutputStream {
                     multipart();
                 }
             }
+            uploaded.accept(size);
         } finally {
             memory = null;
             if (file != null) Files.deleteIfExists(file);
@@ -86,8 +91,8 @@ final class S3OutputStream extends OutputStream {
         try {
             List<String> etags = new ArrayList<>();
             int part = 1;
-            for (long offset = 0; offset < size; offset += PART_BYTES, part++) {
-                etags.add(s3.uploadPart(key, uploadId, part, file, offset, Math.min(PART_BYTES, size - offset)));
+            for (long offset = 0; offset < size; offset += partBytes, part++) {
+                etags.add(s3.uploadPart(key, uploadId, part, file, offset, Math.min(partBytes, size - offset)));
             }
             s3.completeMultipartUpload(key, uploadId, etags);
         } catch (IOException | RuntimeException e) {

@@ -125,17 +125,21 @@ public final class SigV4 {
         return sb.toString();
     }
 
+    private static String decode(String s) {
+        return java.net.URLDecoder.decode(s.replace("+", "%2B"), StandardCharsets.UTF_8);
+    }
+
     /**
      * Signs one request and prints its headers, one "name: value" per line.
-     * Arguments: method encodedPath query(k=v&amp;..., may be "") host payloadHash amzDate region accessKey
-     * secretKey [sessionToken] [extra headers as name:value ...].
+     * Arguments: method encodedPath query (k=v&amp;..., percent-encoded as in a URL, may be "") host payloadHash
+     * amzDate region accessKey secretKey [sessionToken] [extra headers as name:value ...].
      */
     public static void main(String[] args) {
         Map<String, String> query = new TreeMap<>();
         if (!args[2].isEmpty()) {
             for (String pair : args[2].split("&")) {
                 int eq = pair.indexOf('=');
-                query.put(eq < 0 ? pair : pair.substring(0, eq), eq < 0 ? "" : pair.substring(eq + 1));
+                query.put(decode(eq < 0 ? pair : pair.substring(0, eq)), eq < 0 ? "" : decode(pair.substring(eq + 1)));
             }
         }
         SortedMap<String, String> headers = new TreeMap<>();

@@ -1,0 +1,299 @@
+"""gluelab's benchmarks: ``make bench`` (``python bench/run.py``) prints a markdown table and writes it to
+bench/results.md.
+
+Each benchmark is a function registered with ``@benchmark("name")``. It receives the shared :class:`Context`
+(settings, a scratch directory, and on demand the local endpoint and the SparkSession) and returns
+:class:`Row` s. Benchmarks run in registration order; start-up benchmarks come first because they start
+fresh processes, and only one Spark-heavy process should run at a time on a small machine.
+
+Timings are wall-clock seconds, the median of ``--repeat`` runs after one unmeasured warm-up where a warm-up
+makes sense (JIT, caches); the minimum is shown too. Tests never assert timings; this is where they live.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "_work"
+RESULTS = ROOT / "bench" / "results.md"
+
+
+@dataclass
+class Row:
+    """One measured quantity. ``baseline`` (seconds) makes the table show ``seconds / baseline``."""
+    benchmark: str
+    measure: str
+    seconds: float
+    best: float | None = None
+    baseline: float | None = None
+    note: str = ""
+
+
+@dataclass
+class Context:
+    """What benchmarks share: settings, a scratch directory, and lazily the endpoint and SparkSession."""
+    rows: int
+    repeat: int
+    work: Path
+    _endpoint: str | None = None
+    _spark: object = None
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        if self._endpoint is None:
+            from gluelab import localaws
+
+            self._endpoint = localaws.start()
+        return self._endpoint
+
+    @property
+    def spark(self):
+        if self._spark is None:
+            from gluelab import spark
+
+            self._spark = spark.session(endpoint_url=self.endpoint)
+        return self._spark
+
+    def timed(self, fn: Callable[[], object], *, warmup: bool = True) -> tuple[float, float]:
+        """(median, min) seconds of ``repeat`` calls of fn, after an optional unmeasured call."""
+        if warmup:
+            fn()
+        times = []
+        for _ in range(self.repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times), min(times)
+
+
+BENCHMARKS: list[tuple[str, Callable[[Context], list[Row]]]] = []
+
+
+def benchmark(name: str):
+    """Register a benchmark function under name."""
+    def register(fn):
+        BENCHMARKS.append((name, fn))
+        return fn
+    return register
+
+
+def _python_in_fresh_process(code: str, **env_vars: str) -> float:
+    """Run code in a new interpreter; it prints one float (seconds), which is returned."""
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable, **env_vars}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
+                          cwd=ROOT, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark subprocess failed:\n{done.stderr[-2000:]}")
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _fresh_process_times(ctx: Context, code: str, **env_vars: str) -> tuple[float, float]:
+    times = [_python_in_fresh_process(code, **env_vars) for _ in range(ctx.repeat)]
+    return statistics.median(times), min(times)
+
+
+# ---- start-up ------------------------------------------------------------------------------------------
+
+@benchmark("local endpoint start-up")
+def endpoint_startup(ctx: Context) -> list[Row]:
+    start_only = _fresh_process_times(ctx, (
+        "import time; from gluelab import localaws; t = time.perf_counter(); localaws.start(); "
+        "print(time.perf_counter() - t)"))
+    with_import = _fresh_process_times(ctx, (
+        "import time; t = time.perf_counter(); from gluelab import localaws; localaws.start(); "
+        "print(time.perf_counter() - t)"))
+    return [Row("local endpoint start-up", "localaws.start() in a fresh process", *start_only),
+            Row("local endpoint start-up", "import + localaws.start() in a fresh process", *with_import)]
+
+
+@benchmark("Spark start-up")
+def spark_startup(ctx: Context) -> list[Row]:
+    from gluelab import spark
+
+    code = ("import time; t = time.perf_counter(); from gluelab import spark; "
+            "s = spark.session(endpoint_url='http://127.0.0.1:9'); s.range(10).count(); "
+            "print(time.perf_counter() - t)")
+    rows = [Row("Spark start-up", "gluelab.spark.session() -> first count, fresh process",
+                *_fresh_process_times(ctx, code, GLUELAB_CDS="0"),
+                note="includes importing pyspark and starting the JVM")]
+    archive = spark.cds_archive_path()
+    built = ""
+    if archive is None or not archive.is_file():
+        started = time.perf_counter()
+        archive = spark.build_cds_archive()
+        built = f"; the archive ({archive.stat().st_size / 1e6:.0f} MB) was built in this run in " \
+                f"{time.perf_counter() - started:.0f} s"
+    with_cds = _fresh_process_times(ctx, code, GLUELAB_CDS="1")
+    rows.append(Row("Spark start-up",
+                    "the same with the AppCDS archive (python -m gluelab.spark --build-cds)",
+                    *with_cds, baseline=None, note=f"{with_cds[0] / rows[0].seconds:.2f}x of the time "
+                                                  f"without{built}"))
+    return rows
+
+
+# ---- the S3 data plane ---------------------------------------------------------------------------------
+
+def _generated(ctx: Context):
+    """ctx.rows rows made by Spark itself (seeded), cached, in 2 partitions: id, month, day, ts, amount,
+    category, flag."""
+    if "generated" not in ctx.extras:
+        from pyspark.sql import functions as F
+
+        spark = ctx.spark
+        df = (spark.range(0, ctx.rows, numPartitions=2)
+              .select(F.col("id"),
+                      (F.col("id") % 12 + 1).cast("int").alias("month"),
+                      F.date_add(F.lit(dt.date(2024, 1, 1)), (F.col("id") % 366).cast("int")).alias("day"),
+                      (F.lit(1_704_067_200) + F.col("id") * 31).cast("timestamp").alias("ts"),
+                      F.round(F.rand(seed=42) * 1000, 2).alias("amount"),
+                      F.element_at(F.array(*[F.lit(c) for c in ("books", "garden", "music", "toys")]),
+                                   (F.floor(F.rand(seed=7) * 4) + 1).cast("int")).alias("category"),
+                      (F.rand(seed=3) > 0.5).alias("flag"))
+              .cache())
+        df.count()
+        ctx.extras["generated"] = df
+    return ctx.extras["generated"]
+
+
+def _data_plane(ctx: Context, fmt: str) -> list[Row]:
+    import boto3
+
+    spark = ctx.spark
+    df = _generated(ctx)
+    bucket = "gluelab-bench"
+    s3 = boto3.client("s3", endpoint_url=ctx.endpoint)
+    if bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=bucket)
+    targets = {"local disk": (ctx.work / "dataplane" / fmt).as_uri(), "s3": f"s3://{bucket}/dataplane/{fmt}"}
+    options = {"header": "true"} if fmt == "csv" else {}
+    stats = spark._jvm.gluelab.s3.S3FileSystem
+
+    def write(uri):
+        writer = df.write.mode("overwrite").partitionBy("month").options(**options).format(fmt)
+        return lambda: writer.save(uri)
+
+    def read(uri):  # every column of every row, through Spark's reader, results discarded
+        return lambda: (spark.read.schema(df.schema).options(**options).format(fmt).load(uri)
+                        .write.format("noop").mode("overwrite").save())
+
+    rows = []
+    for op, make in (("write", write), ("read", read)):
+        measured = {}
+        for target, uri in targets.items():
+            stats.requestStats(True)
+            measured[target] = ctx.timed(make(uri))
+            requests = stats.requestStats(True)
+            measured[target + " requests"] = requests
+        local = measured["local disk"][0]
+        rows.append(Row("S3 data plane", f"{fmt} {op}, {ctx.rows:,} rows, partitioned by month, local disk",
+                        *measured["local disk"]))
+        per_run = _per_run(measured["s3 requests"], ctx.repeat + 1)
+        rows.append(Row("S3 data plane", f"{fmt} {op}, {ctx.rows:,} rows, partitioned by month, s3:// (moto)",
+                        *measured["s3"], baseline=local, note=f"requests per run: {per_run}"))
+    return rows
+
+
+def _per_run(stats: str, runs: int) -> str:
+    """'GET=10 (5 ms), HEAD=4 (2 ms)' over runs -> 'GET 5, HEAD 2'."""
+    parts = []
+    for item in filter(None, (s.strip() for s in stats.split(", "))):
+        kind, _, rest = item.partition("=")
+        parts.append(f"{kind} {round(int(rest.split()[0]) / runs)}")
+    return ", ".join(parts) or "none"
+
+
+@benchmark("S3 data plane: Parquet")
+def data_plane_parquet(ctx: Context) -> list[Row]:
+    return _data_plane(ctx, "parquet")
+
+
+@benchmark("S3 data plane: CSV")
+def data_plane_csv(ctx: Context) -> list[Row]:
+    return _data_plane(ctx, "csv")
+
+
+# ---- report --------------------------------------------------------------------------------------------
+
+def _versions() -> str:
+    import boto3
+    import moto
+    import pyarrow
+    import pyspark
+
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+    java = java.stderr.splitlines()
+    return (f"Python {platform.python_version()}, pyspark {pyspark.__version__}, moto {moto.__version__}, "
+            f"boto3 {boto3.__version__}, pyarrow {pyarrow.__version__}, {java[0] if java else 'java ?'}")
+
+
+def _memory() -> str:
+    try:
+        with open("/proc/meminfo") as fh:
+            kib = int(fh.readline().split()[1])
+        return f"{kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        return "RAM unknown"
+
+
+def render(rows: list[Row], ctx: Context) -> str:
+    lines = [
+        "# gluelab benchmarks",
+        "",
+        (f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, {_memory()}, "
+         f"{platform.system()} {platform.machine()}."),
+        f"{_versions()}.",
+        (f"Seconds: median of {ctx.repeat} runs (after one unmeasured warm-up for in-process measures; "
+         f"start-up measures run each time in a fresh process), best run in brackets. "
+         f"`make bench` regenerates this file."),
+        "",
+        "| benchmark | measure | seconds | vs local disk | notes |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        ratio = f"{r.seconds / r.baseline:.2f}x" if r.baseline else ""
+        best = f" ({r.best:.2f})" if r.best is not None else ""
+        lines.append(f"| {r.benchmark} | {r.measure} | {r.seconds:.2f}{best} | {ratio} | {r.note} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the data benchmarks")
+    parser.add_argument("--repeat", type=int, default=3, help="measured runs per measure")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only benchmarks whose name contains this (repeatable)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the markdown table")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    ctx = Context(rows=args.rows, repeat=args.repeat, work=WORK)
+    rows: list[Row] = []
+    for name, fn in BENCHMARKS:
+        if args.only and not any(o.lower() in name.lower() for o in args.only):
+            continue
+        print(f"running: {name}", file=sys.stderr, flush=True)
+        rows += fn(ctx)
+    table = render(rows, ctx)
+    print(table)
+    args.output.write_text(table)
+    shutil.rmtree(WORK, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Reading untrusted CSV and JSON without losing records silently.
+
+Spark's readers in their default PERMISSIVE mode turn a record they cannot parse into a row of NULLs (or a row
+with some NULLs), which then flows on as if it were data. :func:`read_csv` and :func:`read_json` split the
+input instead into
+
+* ``good``: the rows that parsed completely, typed by the given schema;
+* ``quarantined``: the rows that did not, with the raw record text (``raw_record``), why it was rejected
+  (``reason``, e.g. ``column amount: cannot parse 'abc' as double``) and the file it came from
+  (``source_file``);
+
+and check that nothing went missing: the input's record count, taken independently from the raw text lines
+(blank and comment lines and CSV header lines excepted), must equal ``good + quarantined``.
+
+How: Spark parses with the schema plus a corrupt-record column (``columnNameOfCorruptRecord``), and the parsed
+result is cached (Spark refuses queries that reference only that column otherwise). Reasons come from parsing
+the raw text a second time with every column as a string: a column whose text is there but whose typed value
+is NULL failed to parse; for CSV, a wrong column count is the remaining cause.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
+
+RAW, REASON, SOURCE = "raw_record", "reason", "source_file"
+_CORRUPT = "_corrupt_record"
+#: Reader options that shape the file, not a record: not passed on when a single record is re-parsed.
+_FILE_OPTIONS = {"header", "multiline", "mode", "columnnameofcorruptrecord", "inferschema", "enforceschema",
+                 "samplingratio", "encoding", "charset", "linesep", "pathglobfilter", "recursivefilelookup",
+                 "modifiedbefore", "modifiedafter", "ignorecorruptfiles", "ignoremissingfiles"}
+#: Reader options that decide which files and lines are read: the independent line count uses them too.
+_TEXT_OPTIONS = {"linesep": "lineSep", "pathglobfilter": "pathGlobFilter",
+                 "recursivefilelookup": "recursiveFileLookup", "modifiedbefore": "modifiedBefore",
+                 "modifiedafter": "modifiedAfter"}
+
+
+_HINTS = {"csv": "Check the format, the separator (sep=), header= and the schema.",
+          "json": "Check the format and the schema; pretty-printed JSON needs multiLine=True."}
+
+
+class QuarantineError(ValueError):
+    """The input could not be read at all, or its records do not add up."""
+
+
+@dataclass(frozen=True)
+class QuarantineResult:
+    """What :func:`read_csv` / :func:`read_json` found in ``path``."""
+
+    path: str
+    good: DataFrame
+    quarantined: DataFrame
+    input_rows: int
+    good_rows: int
+    quarantined_rows: int
+    #: False with ``multiLine``: records can span lines, so ``input_rows`` is Spark's own record count.
+    independent_count: bool = True
+    _parsed: DataFrame | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def reconciled(self) -> bool:
+        """True when every input record is either good or quarantined."""
+        return self.input_rows == self.good_rows + self.quarantined_rows
+
+    def assert_reconciled(self) -> QuarantineResult:
+        """Raise :class:`QuarantineError` unless ``input_rows == good_rows + quarantined_rows``."""
+        if not self.reconciled:
+            missing = self.input_rows - self.good_rows - self.quarantined_rows
+            raise QuarantineError(
+                f"{self.path}: {self.input_rows} input records but {self.good_rows} good + "
+                f"{self.quarantined_rows} quarantined = {self.good_rows + self.quarantined_rows} "
+                f"({abs(missing)} {'lost' if missing > 0 else 'extra'}); check the reader options "
+                f"(header, comment, lineSep, multiLine)")
+        return self
+
+    def unpersist(self) -> None:
+        """Release the cached parse (the DataFrames stay usable, recomputed from the files)."""
+        if self._parsed is not None:
+            self._parsed.unpersist()
+
+    def __repr__(self) -> str:
+        return (f"<QuarantineResult {self.path}: {self.input_rows} records = {self.good_rows} good + "
+                f"{self.quarantined_rows} quarantined>")
+
+
+def read_csv(spark: SparkSession, path: str | list[str], schema: StructType | str,
+             **options) -> QuarantineResult:
+    """Read CSV from ``path`` with ``schema`` (a StructType or DDL string), quarantining malformed rows.
+
+    ``options`` are Spark's CSV options (``header=True``, ``sep=";"``, ``dateFormat=...``, ...). Rows with the
+    wrong number of columns or a value that does not parse as its column's type are quarantined. Raises
+    :class:`QuarantineError` when the input cannot be read or not a single record parses.
+    """
+    return _read(spark, "csv", path, schema, options)
+
+
+def read_json(spark: SparkSession, path: str | list[str], schema: StructType | str,
+              **options) -> QuarantineResult:
+    """Read JSON Lines from ``path`` with ``schema``, quarantining broken lines and lines that do not fit.
+
+    ``options`` are Spark's JSON options. A line that is not valid JSON, not a JSON object, or has a value of
+    the wrong type is quarantined. Raises :class:`QuarantineError` as :func:`read_csv` does.
+    """
+    return _read(spark, "json", path, schema, options)
+
+
+def _read(spark, fmt, path, schema, options) -> QuarantineResult:
+    schema = _as_struct(spark, schema)
+    opts = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in options.items()}
+    lower = {k.lower(): v for k, v in opts.items()}
+    corrupt = _CORRUPT if _CORRUPT not in schema.fieldNames() else "_gluelab_corrupt_record"
+    where = path if isinstance(path, str) else ", ".join(path)
+
+    passed_on = {k: v for k, v in opts.items() if k.lower() not in ("mode", "columnnameofcorruptrecord")}
+    reader = (spark.read.schema(StructType(schema.fields + [StructField(corrupt, StringType())]))
+              .options(**passed_on)
+              .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", corrupt))
+    try:
+        parsed = getattr(reader, fmt)(path).select("*", F.col("_metadata.file_path").alias(SOURCE))
+        # Cached: Spark will not run a query that reads only the corrupt-record column straight from files.
+        parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+        counts = {row[0]: row[1] for row in parsed.groupBy(F.col(corrupt).isNull()).count().collect()}
+        multiline = lower.get("multiline", "false") == "true"
+        input_rows = (counts.get(True, 0) + counts.get(False, 0)) if multiline else _count_records(
+            spark, fmt, path, lower)
+    except Exception as e:  # Spark's errors arrive as several exception types; keep the first line only
+        if isinstance(e, QuarantineError):
+            raise
+        raise QuarantineError(f"cannot read {where} as {fmt.upper()}: {_first_line(e)}") from None
+
+    good_rows, bad_rows = counts.get(True, 0), counts.get(False, 0)
+    if bad_rows and not good_rows:
+        sample = [r[0] for r in _quarantined(parsed, fmt, schema, corrupt, lower)
+                  .select(REASON).distinct().limit(3).collect()]
+        parsed.unpersist()
+        raise QuarantineError(f"none of the {bad_rows} records in {where} could be read as {fmt.upper()} "
+                              f"with the given schema, e.g.: {'; '.join(sample)}. {_HINTS[fmt]}")
+    user_columns = [c for c in parsed.columns if c not in (corrupt, SOURCE)]
+    good = parsed.where(F.col(corrupt).isNull()).select(*[_col(c) for c in user_columns])
+    result = QuarantineResult(where, good, _quarantined(parsed, fmt, schema, corrupt, lower), input_rows,
+                              good_rows, bad_rows, independent_count=not multiline, _parsed=parsed)
+    return result.assert_reconciled()
+
+
+def _quarantined(parsed: DataFrame, fmt: str, schema: StructType, corrupt: str, lower: dict) -> DataFrame:
+    bad = parsed.where(F.col(corrupt).isNotNull())
+    return bad.select(F.col(corrupt).alias(RAW), _reason(fmt, schema, corrupt, lower).alias(REASON),
+                      F.col(SOURCE)).orderBy(SOURCE, RAW)
+
+
+def _reason(fmt: str, schema: StructType, corrupt: str, lower: dict):
+    """Why a row is quarantined: re-parse its raw text with every column as a string and see which column's
+    text is there while its typed value is not."""
+    raw = F.col(corrupt)
+    record_options = {k: v for k, v in lower.items() if k not in _FILE_OPTIONS}
+    names = schema.fieldNames()
+    as_strings = ", ".join(f"{_quote(n)} STRING" for n in names)
+    checks = []
+    if fmt == "csv":
+        # Count fields from the text itself (quoted sections removed, then separators counted): Spark's
+        # parser reads an empty last field and a missing one alike as NULL, so "...,0," would look short.
+        sep = lower.get("sep", lower.get("delimiter", ","))
+        quote = lower.get("quote", '"')
+        q = re.escape(quote)
+        unquoted = F.regexp_replace(raw, f"{q}(?:[^{q}]|{q}{q})*{q}", "") if quote else raw
+        fields = F.size(F.split(unquoted, re.escape(sep), -1))
+        checks.append(F.when(fields > len(names), F.lit(f"more columns than the {len(names)} expected")))
+        checks.append(F.when(fields < len(names), F.lit(f"fewer columns than the {len(names)} expected")))
+        tokens = F.from_csv(raw, as_strings, record_options)
+    else:
+        tokens = F.from_json(raw, as_strings, record_options)
+        checks.append(F.when(F.get_json_object(raw, "$").isNull(), F.lit("not valid JSON")))
+        checks.append(F.when(~F.ltrim(raw).startswith("{"), F.lit("not a JSON object")))
+    for column in schema.fields:
+        if isinstance(column.dataType, StringType):
+            continue
+        token = tokens[column.name]
+        checks.append(F.when(_col(column.name).isNull() & token.isNotNull(),
+                             F.concat(F.lit(f"column {column.name}: cannot parse '"), token,
+                                      F.lit(f"' as {column.dataType.simpleString()}"))))
+    checks.append(F.lit("does not match the schema"))
+    return F.coalesce(*checks)
+
+
+def _count_records(spark: SparkSession, fmt: str, path, lower: dict) -> int:
+    """Records in the input counted from its raw lines, independently of the parser: lines with something
+    other than whitespace, minus comment lines, minus one header line per non-empty file for CSV."""
+    text_options = {name: lower[key] for key, name in _TEXT_OPTIONS.items() if key in lower}
+    lines = spark.read.options(**text_options).text(path)
+    lines = lines.where(F.col("value").rlike(r"[^\x00-\x20]"))
+    comment = lower.get("comment")
+    if fmt == "csv" and comment:
+        lines = lines.where(~F.col("value").startswith(comment))
+    row = lines.agg(F.count(F.lit(1)), F.countDistinct(F.col("_metadata.file_path"))).first()
+    headers = row[1] if fmt == "csv" and lower.get("header", "false") == "true" else 0
+    return row[0] - headers
+
+
+def _as_struct(spark: SparkSession, schema) -> StructType:
+    if isinstance(schema, StructType):
+        return schema
+    if isinstance(schema, str):
+        return spark.createDataFrame([], schema).schema
+    raise TypeError(f"schema must be a StructType or a DDL string like 'id INT, name STRING', got {schema!r}")
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _col(name: str):
+    return F.col(_quote(name))
+
+
+def _first_line(e: Exception) -> str:
+    """The informative line of a Spark error (the root Java cause for py4j errors), without the stack."""
+    java = getattr(e, "java_exception", None)
+    if java is not None:
+        while java.getCause() is not None:
+            java = java.getCause()
+        return str(java.toString())[:500]
+    text = str(e).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Traceback", "py4j", "at ")):
+            return line[:500]
+    return type(e).__name__

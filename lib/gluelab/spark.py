@@ -1,0 +1,393 @@
+"""The process's SparkSession, tuned for lesson-sized data and wired to the lab's S3.
+
+One session per process: the first :func:`session` call starts it, later calls return the same one. The
+default master is ``local[2]`` with settings measured to start fast and behave deterministically on small data
+(see PLATFORM.md): 2 shuffle partitions, no UI or progress bars, errors-only logging, UTC, Arrow on, Parquet
+timestamps as INT64 microseconds. ``s3://`` (and ``s3a://``) paths go through gluelab's S3 data plane
+(:mod:`gluelab.s3fs`), so ``spark.read.parquet("s3://...")`` reads the lab's S3: moto locally, S3 on AWS.
+
+``master=`` or the environment variable ``SPARK_MASTER`` selects a real cluster (``spark://``, ``yarn``, ...)
+or a Spark Connect server (``sc://host:15002``).
+
+Faster start-up (optional): ``python -m gluelab.spark --build-cds`` records the classes the JVM loads while
+Spark runs a small workload into an AppCDS archive (``~/.cache/gluelab/cds/``, keyed on the Java runtime,
+PySpark and the data plane's jar). Local sessions then map it instead of loading and verifying those classes
+one by one. An archive that no longer matches is ignored by the JVM (and by its key), never an error;
+``GLUELAB_CDS=0`` switches it off.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+from . import s3fs
+
+DEFAULT_MASTER = "local[2]"
+LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
+
+#: SQL settings that suit small data and make output reproducible (they also apply over Spark Connect).
+SQL_CONF = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+}
+
+_lock = threading.Lock()
+_session = None
+_plane: dict | None = None  # the Hadoop settings the running session's data plane was given
+
+
+def session(*, endpoint_url: str | None = None, region: str = "us-east-1", master: str | None = None,
+            credentials: tuple | None = None):
+    """The process's SparkSession, started on first call; later calls return the same session.
+
+    ``endpoint_url``: the S3 endpoint for ``s3://`` paths (the local lab's moto server, or any S3-compatible
+    server); ``None`` means AWS itself in ``region``. ``credentials``: ``(access_key, secret_key[, token])``;
+    without it, see :func:`gluelab.s3fs.hadoop_conf`. ``master``: overrides ``SPARK_MASTER`` and the default
+    ``local[2]``. A later call with another endpoint, region or credentials re-points the data plane of the
+    running session; a different master needs a new process (or ``session().stop()`` first).
+    """
+    global _session
+    with _lock:
+        if _session is not None and _alive(_session):
+            _repoint(_session, endpoint_url, region, credentials)
+            return _session
+        master = master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
+        if master.startswith("sc://"):
+            _session = _connect(master, endpoint_url, region, credentials)
+        else:
+            _session = _classic(master, endpoint_url, region, credentials)
+        return _session
+
+
+def _alive(spark) -> bool:
+    sc = getattr(spark, "_sc", None)
+    if sc is not None:
+        return sc._jsc is not None
+    return not getattr(spark, "is_stopped", False)
+
+
+def _wants_plane(master: str, endpoint_url: str | None) -> bool:
+    """Local Spark always uses gluelab's data plane; a cluster only when pointed at a lab endpoint (otherwise
+    its own S3 support, e.g. EMRFS or S3A, is left alone)."""
+    return master.startswith("local") or bool(endpoint_url)
+
+
+def _classic(master: str, endpoint_url, region, credentials):
+    local = master.startswith("local")
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ["PYSPARK_PYTHON"] = sys.executable  # workers need this venv's pyarrow and pandas
+    java_opts = "-Duser.timezone=UTC"
+    if LOG4J_CONFIG.is_file():  # shipped with the package; without it Spark logs WARN and above
+        java_opts += f" -Dlog4j.configurationFile={LOG4J_CONFIG.as_uri()}"
+    if local:
+        java_opts += _cds_options()
+    conf = {
+        "spark.app.name": "gluelab",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.extraJavaOptions": java_opts,
+        "spark.executor.extraJavaOptions": java_opts,
+        **SQL_CONF,
+    }
+    if _wants_plane(master, endpoint_url):
+        plane = s3fs.spark_conf(endpoint_url, region, credentials)
+        if not local:
+            plane["spark.jars"] = s3fs.jar_path()  # shipped to the executors
+        conf.update(plane)
+    try:
+        spark = _build(master, conf)
+    except Exception:
+        if "SharedArchiveFile" not in java_opts:
+            raise
+        # A damaged class-data archive can stop the JVM from starting: drop it and start without.
+        _discard_cds_archive()
+        plain = java_opts[:java_opts.index(" -XX:SharedArchiveFile")]
+        spark = _build(master, {**conf, "spark.driver.extraJavaOptions": plain,
+                                "spark.executor.extraJavaOptions": plain})
+    if _wants_plane(master, endpoint_url):
+        _remember(endpoint_url, region, credentials)
+        _check_plane(spark)
+    return spark
+
+
+def _check_plane(spark) -> None:
+    """Make sure the data plane is configured even when a SparkSession existed before (then the static
+    settings above were ignored), and say so when its classes are not on the JVM's class path."""
+    hadoop = spark._jsc.hadoopConfiguration()
+    for key, value in _plane.items():
+        hadoop.set(key, value)
+    if hadoop.getClassByNameOrNull(s3fs.FS_CLASS) is None:
+        warnings.warn("this SparkSession was started before gluelab.spark.session() and without gluelab's S3 "
+                      f"data plane on its class path: s3:// paths will not work. Restart the Python process "
+                      f"(kernel), or start Spark with --driver-class-path {s3fs.jar_path()}", stacklevel=3)
+
+
+def jvm_log_path() -> Path:
+    """Where the local JVM's own stderr goes (its start-up notices and anything log4j prints)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"gluelab-spark-{os.getpid()}.log"
+
+
+@contextlib.contextmanager
+def _jvm_stderr_to_log():
+    """Start the JVM with its stderr in :func:`jvm_log_path` instead of this process's stderr.
+
+    The JVM writes notices such as "WARNING: Using incubator modules" straight to file descriptor 2, which a
+    Jupyter kernel turns into cell output that appears in some runs and not others. The child process inherits
+    the descriptor while it is pointed at the log file; Python's own stderr is restored right after.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters): leave it alone
+        yield
+        return
+    log = os.open(jvm_log_path(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(log, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(log)
+
+
+def _build(master: str, conf: dict):
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(master)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    with _jvm_stderr_to_log() if master.startswith("local") else contextlib.nullcontext():
+        return builder.getOrCreate()
+
+
+def _connect(url: str, endpoint_url, region, credentials):
+    try:
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.remote(url)
+    except ImportError as e:  # grpc and friends are optional
+        raise ImportError(f"Spark Connect ({url}) needs PySpark's connect extra: pip install "
+                          f"'pyspark[connect]' ({e})") from None
+    spark = builder.getOrCreate()
+    for key, value in SQL_CONF.items():
+        spark.conf.set(key, value)
+    if endpoint_url:
+        # A Connect session copies its SQL settings into the Hadoop configuration its file reads use.
+        for key, value in s3fs.hadoop_conf(endpoint_url, region, credentials).items():
+            spark.conf.set(key, value)
+        warnings.warn(
+            f"Spark Connect: s3:// paths are routed to {endpoint_url} through gluelab's S3 data plane, which "
+            f"runs on the Connect server: its jar must be on the server's class path (start the server with "
+            f"--jars {s3fs.JAR} after `python -m gluelab.s3fs --build`), and the server must reach the "
+            f"endpoint.", stacklevel=3)
+        _remember(endpoint_url, region, credentials)
+    return spark
+
+
+def _remember(endpoint_url, region, credentials) -> None:
+    global _plane
+    _plane = s3fs.hadoop_conf(endpoint_url, region, credentials)
+
+
+def _repoint(spark, endpoint_url, region, credentials) -> None:
+    """Re-points the running session's data plane when a later call asks for another endpoint/region/keys."""
+    global _plane
+    if _plane is None:
+        return
+    wanted = s3fs.hadoop_conf(endpoint_url, region, credentials)
+    if wanted == _plane:
+        return
+    if getattr(spark, "_sc", None) is None:  # Spark Connect
+        for key, value in wanted.items():
+            spark.conf.set(key, value)
+    else:
+        hconf = spark._jsc.hadoopConfiguration()
+        for key in _plane:
+            if key not in wanted:
+                hconf.unset(key)
+        for key, value in wanted.items():
+            hconf.set(key, value)
+        # Cached FileSystem instances hold the old settings: stop caching them from now on.
+        for key in wanted:
+            if key.startswith("fs.") and key.endswith(".impl") and "AbstractFileSystem" not in key:
+                hconf.set(key + ".disable.cache", "true")
+    _plane = wanted
+
+
+# ---- AppCDS: a class-data archive for faster JVM start-up ---------------------------------------------
+
+_CDS_QUIET = " -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def _cds_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gluelab" / "cds"
+
+
+def _java_binary() -> Path | None:
+    """The java PySpark will launch: $JAVA_HOME/bin/java, else java on PATH."""
+    home = os.environ.get("JAVA_HOME")
+    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    return Path(found).resolve() if found and os.path.exists(found) else None
+
+
+def cds_archive_path() -> Path | None:
+    """Where the archive for this Java runtime, PySpark and data-plane jar lives (it may not exist yet)."""
+    import pyspark
+
+    java = _java_binary()
+    if java is None:
+        return None
+    jar = Path(s3fs.jar_path())
+    key = "|".join([str(java), str(java.stat().st_mtime_ns), pyspark.__version__, pyspark.__file__,
+                    str(jar), str(jar.stat().st_mtime_ns), sys.version.split()[0]])
+    return _cds_dir() / f"spark-{pyspark.__version__}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
+
+
+def _cds_options() -> str:
+    """JVM options for the archive: record it (while building) or use it (when present and not disabled)."""
+    dump = os.environ.get("GLUELAB_CDS_DUMP")
+    if dump:
+        return f" -XX:ArchiveClassesAtExit={dump}" + _CDS_QUIET
+    if os.environ.get("GLUELAB_CDS", "1") == "0":
+        return ""
+    try:
+        archive = cds_archive_path()
+    except OSError:
+        return ""
+    if archive is None or not archive.is_file() or " " in str(archive):
+        return ""
+    try:  # a partly overwritten archive crashes the JVM: only use it at the size it was built with
+        if int(archive.with_suffix(".size").read_text()) != archive.stat().st_size:
+            return ""
+    except (OSError, ValueError):
+        return ""
+    return f" -XX:SharedArchiveFile={archive}" + _CDS_QUIET
+
+
+def _discard_cds_archive() -> None:
+    with contextlib.suppress(OSError, RuntimeError):
+        archive = cds_archive_path()
+        if archive is not None:
+            archive.unlink(missing_ok=True)
+            archive.with_suffix(".size").unlink(missing_ok=True)
+
+
+def build_cds_archive(force: bool = False) -> Path:
+    """Build the AppCDS archive for this installation (~30-60 s, once) and return its path.
+
+    Runs a small Spark workload (local and s3:// reads and writes) in a fresh process whose JVM writes the
+    archive at exit; the file is renamed into place only when complete. Archives for other versions in the
+    cache directory are removed.
+    """
+    target = cds_archive_path()
+    if target is None:
+        raise RuntimeError("java was not found: set JAVA_HOME or put java on PATH")
+    if target.is_file() and not force:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _file_lock(target.parent / ".lock"):
+        if target.is_file() and not force:
+            return target
+        partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
+        env = {**os.environ, "GLUELAB_CDS_DUMP": str(partial), "SPARK_LOCAL_IP": "127.0.0.1"}
+        done = subprocess.run([sys.executable, "-m", "gluelab.spark", "--cds-workload"], env=env,
+                              capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0 or not partial.is_file() or partial.stat().st_size == 0:
+            partial.unlink(missing_ok=True)
+            raise RuntimeError(f"building the AppCDS archive failed:\n{done.stderr[-3000:]}")
+        target.with_suffix(".size").write_text(str(partial.stat().st_size))
+        os.replace(partial, target)
+        for old in target.parent.glob("spark-*"):
+            if old.stem != target.stem:
+                old.unlink(missing_ok=True)
+    return target
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    with open(path, "w") as fh:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            yield
+            return
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _cds_workload() -> None:
+    """What the archive is recorded from: the classes a typical lesson loads. Runs in its own process."""
+    import tempfile
+
+    import boto3
+    from pyspark import SparkContext
+
+    from . import localaws
+
+    url = localaws.start()
+    spark = session(endpoint_url=url)
+    boto3.client("s3").create_bucket(Bucket="gluelab-cds")
+    df = spark.range(2000).selectExpr(
+        "id", "cast(id % 3 as int) as month", "cast(id as string) as name",
+        "date_add(date'2024-01-01', cast(id % 30 as int)) as day", "cast(id as double) / 7 as amount",
+        "timestamp'2024-01-01 00:00:00' as ts")
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in ("parquet", "csv", "json"):
+            for where in (f"s3://gluelab-cds/{fmt}", f"{tmp}/{fmt}"):
+                writer = df.write.mode("overwrite").partitionBy("month").option("header", "true")
+                writer.format(fmt).save(where)
+                back = spark.read.format(fmt).option("header", "true").load(where)
+                back.where("month = 1").groupBy("name").count().orderBy("name").collect()
+        df.createOrReplaceTempView("t")
+        spark.sql("select month, sum(amount) from t group by month order by month").toPandas()
+        df.join(df.select("id", "name"), "id").limit(5).collect()
+    spark.stop()
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if proc is not None:  # the JVM writes the archive while exiting: wait for it
+        proc.stdin.close()
+        proc.wait(timeout=600)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gluelab.spark",
+                                     description="Build gluelab's AppCDS archive for faster Spark start-up.")
+    parser.add_argument("--build-cds", action="store_true",
+                        help="build the archive if missing, print its path")
+    parser.add_argument("--rebuild-cds", action="store_true", help="build the archive even if present")
+    parser.add_argument("--cds-workload", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.cds_workload:
+        _cds_workload()
+        return 0
+    if args.build_cds or args.rebuild_cds:
+        started = time.perf_counter()
+        path = build_cds_archive(force=args.rebuild_cds)
+        print(f"{path} ({path.stat().st_size / 1e6:.0f} MB, {time.perf_counter() - started:.0f} s)")
+        return 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
