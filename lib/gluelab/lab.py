@@ -60,7 +60,8 @@ def start(backend: str = "local", region: str | None = "us-east-1", prefix: str 
     local: starts (once per process) the local AWS endpoint; ``prefix`` defaults to ``"gluelab"``.
     aws: needs an explicit ``prefix`` (3-20 lowercase characters) and ``region``; credentials come from boto3's
     normal chain (or ``profile``). ``dry_run=True`` makes the lab list what it would create instead of creating
-    it. ``endpoint_url`` points the aws backend at an S3/Glue-compatible stand-in (used by the tests).
+    it. ``endpoint_url`` (or the environment variable ``GLUELAB_AWS_ENDPOINT_URL``) points the aws backend at
+    an AWS stand-in: the tests run lessons on the aws code path against a local endpoint this way.
     ``master`` (or the environment variable ``SPARK_MASTER``) selects a Spark cluster or Spark Connect server.
     Extra keyword arguments (e.g. a notebook's ``scale`` or ``seed`` parameters) are accepted and ignored, so a
     notebook can pass its parameters through unchanged.
@@ -75,6 +76,7 @@ def start(backend: str = "local", region: str | None = "us-east-1", prefix: str 
                    LOCAL_ACCOUNT_ID, dry_run=dry_run, master=master)
     if not region:
         raise ValueError("the aws backend needs an explicit region, e.g. region='eu-west-1'")
+    endpoint_url = endpoint_url or os.environ.get("GLUELAB_AWS_ENDPOINT_URL") or None
     validate_prefix(prefix)
     if profile:  # also for child processes, e.g. the S3 data plane's credential helper
         os.environ["AWS_PROFILE"] = profile
