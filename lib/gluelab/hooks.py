@@ -265,3 +265,9 @@ def _ship_logs(job: FakeJob, run: ExecutedJobRun, stdout: str, stderr: str) -> N
 
 
 JOB_RUNNERS["pythonshell"] = run_python_shell
+
+
+# --- Crawlers (start_crawler, stop_crawler, get_crawler_metrics, ...) ---------------------------------------
+
+
+# --- Schema Registry (register_schema_version compatibility) ------------------------------------------------
