@@ -13,6 +13,7 @@ resource names carrying the lab's prefix, ``prepare(stage)`` to re-create what e
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from typing import Callable
@@ -27,6 +28,8 @@ BACKENDS = ("local", "aws")
 #: The local backend's account id (moto's default) and the prefix used when a local lab names none.
 LOCAL_ACCOUNT_ID = "123456789012"
 DEFAULT_LOCAL_PREFIX = "gluelab"
+#: Object metadata key holding the MD5 of what the lab uploaded (makes re-uploads of the same bytes no-ops).
+MD5_METADATA = "gluelab-md5"
 #: AWS's managed policy for Glue's service role.
 GLUE_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"
 
@@ -192,29 +195,44 @@ class Lab:
         return arn
 
     def upload(self, local_path: str | os.PathLike, uri: str) -> str:
-        """Upload a local file to ``uri`` (``s3://bucket/key``) unless the same bytes are already there."""
-        import hashlib
+        """Upload a local file to ``uri`` (``s3://bucket/key``) unless the same bytes are already there.
 
+        The file is streamed (multipart when large), never read into memory whole; its MD5 is stored as object
+        metadata so a second upload of the same bytes is skipped even when the ETag is a multipart one.
+        """
+        md5 = hashlib.md5()
+        size = 0
         with open(local_path, "rb") as fh:
-            data = fh.read()
-        return self.put_bytes(uri, data, _md5=hashlib.md5(data).hexdigest())
-
-    def put_bytes(self, uri: str, data: bytes, *, _md5: str | None = None) -> str:
-        """Write ``data`` to ``uri`` unless an object with the same content is already there (idempotent)."""
-        import hashlib
-
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                md5.update(block)
+                size += len(block)
         bucket, key = split_uri(uri)
-        md5 = _md5 or hashlib.md5(data).hexdigest()
+        if self._same_content(bucket, key, md5.hexdigest()):
+            return uri
+        if self._plan("upload", f"{uri} ({size:,} bytes)"):
+            self.client("s3").upload_file(str(local_path), bucket, key,
+                                          ExtraArgs={"Metadata": {MD5_METADATA: md5.hexdigest()}})
+        return uri
+
+    def put_bytes(self, uri: str, data: bytes) -> str:
+        """Write ``data`` to ``uri`` unless an object with the same content is already there (idempotent)."""
+        bucket, key = split_uri(uri)
+        md5 = hashlib.md5(data).hexdigest()
+        if self._same_content(bucket, key, md5):
+            return uri
+        if self._plan("upload", f"{uri} ({len(data):,} bytes)"):
+            self.client("s3").put_object(Bucket=bucket, Key=key, Body=data, Metadata={MD5_METADATA: md5})
+        return uri
+
+    def _same_content(self, bucket: str, key: str, md5: str) -> bool:
         s3 = self.client("s3")
         try:
-            if s3.head_object(Bucket=bucket, Key=key)["ETag"].strip('"') == md5:
-                return uri
+            head = s3.head_object(Bucket=bucket, Key=key)
         except s3.exceptions.ClientError as exc:
-            if exc.response["Error"]["Code"] not in ("404", "NoSuchKey", "NotFound"):
-                raise
-        if self._plan("upload", f"{uri} ({len(data):,} bytes)"):
-            s3.put_object(Bucket=bucket, Key=key, Body=data)
-        return uri
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return md5 in (head.get("Metadata", {}).get(MD5_METADATA), head["ETag"].strip('"'))
 
     def prepare(self, stage: str, *, scale: float = 1.0, seed: int = 42) -> None:
         """Re-create, idempotently, what the lessons up to ``stage`` built (see ``gluelab.stages``), with

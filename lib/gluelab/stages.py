@@ -85,18 +85,11 @@ def _raw(lab, scale, seed):
         lab.upload(data.path(src.name), lab.zones.uri("raw", src.key))
     with tempfile.TemporaryDirectory(prefix="gluelab-raw-") as tmp:
         rows = max(1, round(TRANSACTIONS_ROWS * scale))
-        out = synth.generate_transactions(Path(tmp) / "transactions.csv", rows=rows, seed=seed,
-                                          progress=False)
-        lab.upload(_first_path(out), lab.zones.uri("raw", TRANSACTIONS_KEY))
+        path, _ = synth.generate_transactions(Path(tmp) / "transactions.csv", rows=rows, seed=seed,
+                                              progress=False)
+        lab.upload(path, lab.zones.uri("raw", TRANSACTIONS_KEY))
         messy_dir = Path(tmp) / "messy"
         synth.generate_messy_sources(messy_dir, seed=seed, scale=scale, progress=False)
         for f in sorted(p for p in messy_dir.rglob("*") if p.is_file()):
             lab.upload(f, lab.zones.uri("raw", INTEGRATION_PREFIX, f.relative_to(messy_dir).as_posix()))
 
-
-def _first_path(result):
-    """generate_transactions returns a path or (paths, summary); take the file it wrote."""
-    if isinstance(result, (str, Path)):
-        return result
-    first = result[0] if isinstance(result, tuple) else result
-    return first[0] if isinstance(first, (list, tuple)) else first
