@@ -171,20 +171,18 @@ def test_spark_frames(spark_session):
 # ---- S3 (moto in this process) -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def s3(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
+@pytest.fixture(scope="module")
+def s3(endpoint):
+    """A bucket on the shared local endpoint (moto's in-process decorator would reset the endpoint's state)."""
     import boto3
-    from moto import mock_aws
 
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket="lake")
-        for key in ("raw/orders/part-0.csv", "raw/orders/part-1.csv", "raw/customers/"):
-            client.put_object(Bucket="lake", Key=key, Body=b"" if key.endswith("/") else b"a,b\n1,2\n")
-        yield client
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    bucket = "lake"
+    client.create_bucket(Bucket=bucket)
+    for key in ("raw/orders/part-0.csv", "raw/orders/part-1.csv", "raw/customers/"):
+        client.put_object(Bucket=bucket, Key=key, Body=b"" if key.endswith("/") else b"a,b\n1,2\n")
+    return client
 
 
 def test_check_s3_object(s3):

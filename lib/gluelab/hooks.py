@@ -14,6 +14,13 @@ Hooks installed here:
   or TIMEOUT (the job's Timeout, in minutes, elapsed), with real StartedOn, CompletedOn and ExecutionTime.
   stdout and stderr go to CloudWatch Logs, as on AWS, in ``/aws-glue/python-jobs/output`` and ``/error``
   under a stream named by the run id.
+* ``glue.register_schema_version`` (and ``create_schema``): the Schema Registry enforces the schema's
+  Compatibility (NONE, DISABLED, BACKWARD[_ALL], FORWARD[_ALL], FULL[_ALL]) for AVRO and JSON with the rules of
+  ``gluelab.registry``; an incompatible version is stored with Status FAILURE and never becomes the latest.
+  Invalid AVRO definitions are refused as on AWS.
+* ``glue.start_crawler`` / ``stop_crawler`` / ``get_crawler`` / ``get_crawler_metrics``: crawlers really crawl
+  S3 with ``gluelab.crawler`` (RUNNING -> STOPPING -> READY, LastCrawl SUCCEEDED / FAILED / CANCELLED, messages
+  in ``/aws-glue/crawlers``); get_crawler_metrics, which moto lacks, is answered at moto's Glue dispatch.
 """
 from __future__ import annotations
 
@@ -269,5 +276,254 @@ JOB_RUNNERS["pythonshell"] = run_python_shell
 
 # --- Crawlers (start_crawler, stop_crawler, get_crawler_metrics, ...) ---------------------------------------
 
+# Crawlers, as AWS runs them: start_crawler crawls S3 in a background thread with gluelab's crawler
+# (gluelab.crawler) on moto's own backends; the crawler is RUNNING, then STOPPING, then READY, and
+# LastCrawl says SUCCEEDED, FAILED (with ErrorMessage) or CANCELLED (stop_crawler). Messages go to CloudWatch
+# Logs, group /aws-glue/crawlers, stream = the crawler's name, each prefixed by the crawl's id.
+# get_crawler_metrics, which moto lacks, is answered at moto's Glue dispatch.
+
+import json  # noqa: E402
+
+from moto.glue import exceptions as _glue_exc  # noqa: E402
+from moto.glue.models import FakeCrawl, FakeCrawler  # noqa: E402
+from moto.glue.responses import GlueResponse  # noqa: E402
+
+CRAWLER_LOG_GROUP = "/aws-glue/crawlers"
+#: Seconds a finished crawl stays STOPPING before READY (AWS takes a while to wrap up; tests may set 0).
+CRAWLER_STOPPING_SECONDS = 0.2
+_LAST_CRAWL_STATUS = {"COMPLETED": "SUCCEEDED", "FAILED": "FAILED", "STOPPED": "CANCELLED"}
+
+
+class ExecutedCrawl(FakeCrawl):
+    """A crawl whose state comes from a real crawl instead of moto's state machine."""
+
+    @property
+    def status(self):
+        return self._exec_status
+
+    @status.setter
+    def status(self, value):
+        self._exec_status = value
+
+    def advance(self) -> None:  # moto's list_crawls advances its simulated crawls; ours move on their own
+        pass
+
+    def as_dict(self):
+        d = super().as_dict()
+        d["State"] = {"STOPPING": "RUNNING"}.get(self.status, self.status)
+        if self.error_message:
+            d["ErrorMessage"] = self.error_message
+        d["Summary"] = json.dumps(self.summary) if self.summary else ""
+        return d
+
+
+def _crawler_state(crawler: FakeCrawler) -> dict:
+    """gluelab's per-crawler memory: incremental-crawl state and the figures get_crawler_metrics reports."""
+    state = crawler.__dict__.get("_gluelab")
+    if state is None:
+        from .crawler import CrawlState
+
+        state = crawler.__dict__["_gluelab"] = {"crawl_state": CrawlState(), "runtimes": [], "last": None}
+    return state
+
+
+@hook(FakeCrawler, "start_crawler", ())
+def _start_crawler(original, crawler: FakeCrawler):
+    if crawler.crawls and crawler.crawls[-1].status in ("RUNNING", "STOPPING"):
+        raise _glue_exc.CrawlerRunningException(f"Crawler with name {crawler.name} has already started")
+    original(crawler)
+    crawl = crawler.crawls[-1]
+    crawl.__class__ = ExecutedCrawl
+    crawl.status = "RUNNING"
+    crawl.error_message = None
+    crawl.summary = None
+    crawl.cancel = threading.Event()
+    crawl.started_monotonic = time.monotonic()
+    crawl.start_time = datetime.now(timezone.utc)
+    threading.Thread(target=_run_crawl, args=(crawler, crawl), daemon=True,
+                     name=f"gluelab-crawl-{crawler.name[:20]}").start()
+
+
+@hook(FakeCrawler, "stop_crawler", ())
+def _stop_crawler(original, crawler: FakeCrawler):
+    crawl = crawler.crawls[-1] if crawler.crawls else None
+    if isinstance(crawl, ExecutedCrawl) and crawl.status == "STOPPING":
+        raise _glue_exc.GlueClientError("CrawlerStoppingException", f"Crawler with name {crawler.name} is stopping")
+    original(crawler)  # raises CrawlerNotRunningException unless RUNNING; sets STOPPING
+    if isinstance(crawl, ExecutedCrawl):
+        crawl.cancel.set()
+
+
+@hook(FakeCrawler, "as_dict", ())
+def _crawler_as_dict(original, crawler: FakeCrawler):
+    d = original(crawler)
+    finished = [c for c in crawler.crawls if c.status in _LAST_CRAWL_STATUS]
+    if finished:
+        last = finished[-1]
+        d["LastCrawl"] = {"Status": _LAST_CRAWL_STATUS[last.status], "LogGroup": last.log_group,
+                          "LogStream": last.log_stream, "MessagePrefix": last.message_prefix,
+                          "StartTime": last.start_time}
+        if getattr(last, "error_message", None):
+            d["LastCrawl"]["ErrorMessage"] = last.error_message
+    else:
+        d.pop("LastCrawl", None)
+    running = crawler.crawls[-1] if crawler.crawls else None
+    if isinstance(running, ExecutedCrawl) and running.status in ("RUNNING", "STOPPING"):
+        d["CrawlElapsedTime"] = int((time.monotonic() - running.started_monotonic) * 1000)
+    else:
+        d["CrawlElapsedTime"] = 0
+    return d
+
+
+def _crawl_logger(crawler: FakeCrawler, crawl: ExecutedCrawl):
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[crawler.backend.account_id][crawler.backend.region_name]
+    if CRAWLER_LOG_GROUP not in logs.groups:
+        logs.create_log_group(CRAWLER_LOG_GROUP, tags={})
+    if crawler.name not in logs.groups[CRAWLER_LOG_GROUP].streams:
+        logs.create_log_stream(CRAWLER_LOG_GROUP, crawler.name)
+
+    def log(level: str, message: str) -> None:
+        logs.put_log_events(CRAWLER_LOG_GROUP, crawler.name, [
+            {"timestamp": int(time.time() * 1000), "message": f"[{crawl.message_prefix}] {level} : {message}"}])
+    return log
+
+
+def _run_crawl(crawler: FakeCrawler, crawl: ExecutedCrawl) -> None:
+    from .crawler import CrawlCancelled, CrawlerSpec, MotoCatalog, MotoStorage, engine
+
+    state = _crawler_state(crawler)
+    log = _crawl_logger(crawler, crawl)
+    log("BENCHMARK", f"Running Start Crawl for Crawler {crawler.name}")
+    status, error, result = "COMPLETED", None, None
+    try:
+        spec = CrawlerSpec.from_crawler({**crawler.as_dict(), "Configuration": crawler.configuration})
+        backend = crawler.backend
+        result = engine.crawl(spec, MotoStorage(backend.account_id, backend.partition), MotoCatalog(backend),
+                              state["crawl_state"], cancelled=crawl.cancel.is_set,
+                              log=lambda message: log("INFO", message))
+    except CrawlCancelled as exc:
+        status = "STOPPED"
+        log("INFO", str(exc))
+    except Exception as exc:  # the crawl failed: LastCrawl FAILED with the reason, as on AWS
+        status, error = "FAILED", (str(exc) or type(exc).__name__)
+        log("ERROR", error)
+    runtime = time.monotonic() - crawl.started_monotonic
+    if status == "COMPLETED" and result is not None:
+        state["runtimes"].append(runtime)
+        state["last"] = result
+        crawl.summary = {"TablesCreated": result.tables_created, "TablesUpdated": result.tables_updated,
+                         "TablesDeleted": result.tables_deleted, "PartitionsCreated": result.partitions_created}
+    crawl.error_message = error
+    crawl.dpu_hour = round(runtime / 3600 * 2, 6)
+    crawl.status = "STOPPING"
+    time.sleep(CRAWLER_STOPPING_SECONDS)
+    crawl.end_time = datetime.now(timezone.utc)
+    crawl.status = status
+    crawler.crawl_elapsed_time = 0
+    log("BENCHMARK", f"Crawler has finished running and is in state READY")
+
+
+def crawler_metrics(crawler: FakeCrawler) -> dict:
+    """One CrawlerMetrics entry as GetCrawlerMetrics returns it."""
+    import statistics
+
+    state = _crawler_state(crawler)
+    runtimes, last = state["runtimes"], state["last"]
+    current = crawler.crawls[-1] if crawler.crawls else None
+    running = isinstance(current, ExecutedCrawl) and current.status in ("RUNNING", "STOPPING")
+    median = statistics.median(runtimes) if runtimes else 0.0
+    left = max(0.0, median - (time.monotonic() - current.started_monotonic)) if running and runtimes else 0.0
+    return {"CrawlerName": crawler.name, "TimeLeftSeconds": round(left, 3),
+            "StillEstimating": bool(running and not runtimes),
+            "LastRuntimeSeconds": round(runtimes[-1], 3) if runtimes else 0.0,
+            "MedianRuntimeSeconds": round(median, 3),
+            "TablesCreated": last.tables_created if last else 0,
+            "TablesUpdated": last.tables_updated if last else 0,
+            "TablesDeleted": last.tables_deleted if last else 0}
+
+
+#: Glue actions moto lacks that gluelab answers at moto's dispatch: action (snake_case) -> fn(response).
+GLUE_ACTIONS: dict[str, Callable] = {}
+
+
+def _get_crawler_metrics(response: GlueResponse) -> dict:
+    params = json.loads(response.body or "{}")
+    backend = response.glue_backend
+    names = params.get("CrawlerNameList") or list(backend.crawlers)
+    metrics = [crawler_metrics(backend.get_crawler(n)) for n in names]
+    return {"CrawlerMetricsList": metrics}
+
+
+GLUE_ACTIONS["get_crawler_metrics"] = _get_crawler_metrics
+
+
+@hook(GlueResponse, "call_action", ())
+def _glue_call_action(original, response: GlueResponse):
+    from moto.core.responses import ActionResult
+    from moto.core.utils import camelcase_to_underscores
+
+    handler = GLUE_ACTIONS.get(camelcase_to_underscores(response._get_action()))
+    if handler is None:
+        return original(response)
+    try:
+        result = ActionResult(handler(response))
+    except _glue_exc.GlueClientError as exc:
+        result = ActionResult(exc)
+    status, headers, body = response.serialized(result)
+    headers, body = response._enrich_response(headers, body)
+    return status, headers, body
+
+
 
 # --- Schema Registry (register_schema_version compatibility) ------------------------------------------------
+
+from moto.glue.exceptions import InvalidSchemaDefinitionException  # noqa: E402
+from moto.glue.glue_schema_registry_utils import (  # noqa: E402
+    get_schema_version_if_definition_exists, validate_schema_id)
+from moto.glue.models import GlueBackend  # noqa: E402
+
+from . import registry as _registry  # noqa: E402
+
+
+def _validate_definition(data_format: str, definition: str) -> None:
+    try:
+        _registry.validate(data_format, definition)
+    except _registry.InvalidDefinition as exc:
+        raise InvalidSchemaDefinitionException(data_format, exc) from None
+
+
+@hook(GlueBackend, "create_schema", ("registry_id", "schema_name", "data_format", "compatibility",
+                                     "schema_definition"))
+def _create_schema(original, backend, registry_id, schema_name, data_format, compatibility, schema_definition,
+                   *args, **kwargs):
+    """The first version has nothing to be compatible with; it must still be a valid schema (AVRO is parsed)."""
+    _validate_definition(data_format, schema_definition)
+    return original(backend, registry_id, schema_name, data_format, compatibility, schema_definition,
+                    *args, **kwargs)
+
+
+@hook(GlueBackend, "register_schema_version", ("schema_id", "schema_definition"))
+def _register_schema_version(original, backend, schema_id, schema_definition):
+    """Check a new version against the schema's Compatibility (gluelab.registry.check). An incompatible version
+    is kept with Status FAILURE (as AWS does); LatestSchemaVersion stays on the newest AVAILABLE version."""
+    registry_name, schema_name, _ = validate_schema_id(schema_id, backend.registries)
+    schema = backend.registries[registry_name].schemas[schema_name]
+    if schema.compatibility == "DISABLED":
+        return original(backend, schema_id, schema_definition)  # moto refuses it, with AWS's error
+    _validate_definition(schema.data_format, schema_definition)
+    versions = list(schema.schema_versions.values())
+    if get_schema_version_if_definition_exists(versions, schema.data_format, schema_definition):
+        return original(backend, schema_id, schema_definition)  # an existing version is returned as it is
+    available = [(v.version_number, v.schema_definition) for v in versions if v.schema_version_status == "AVAILABLE"]
+    problems = _registry.check(schema.data_format, schema.compatibility, schema_definition, available)
+    result = original(backend, schema_id, schema_definition)
+    if problems:
+        version = schema.schema_versions[result["SchemaVersionId"]]
+        version.schema_version_status = "FAILURE"
+        version.gluelab_failure_reasons = problems  # AWS's API does not expose a reason; registry.explain does
+        result["Status"] = "FAILURE"
+    schema.latest_schema_version = max(v.version_number for v in schema.schema_versions.values()
+                                       if v.schema_version_status == "AVAILABLE")
+    return result

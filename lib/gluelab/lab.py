@@ -21,7 +21,7 @@ from typing import Callable
 import boto3
 from botocore.config import Config
 
-from . import guard, localaws
+from . import clock, guard, localaws
 from .naming import ZONES, Naming, validate_prefix
 
 BACKENDS = ("local", "aws")
@@ -111,6 +111,9 @@ class Lab:
         self.master = master or os.environ.get("SPARK_MASTER")
         self.names = Naming(prefix, account_id, region)
         self.zones = Zones(**{z: f"s3://{self.names.bucket(z)}/" for z in ZONES})
+        #: The lab's clock: ``lab.clock.advance(...)`` then ``lab.clock.run_due(lab)`` fires due schedules, so
+        #: lessons never sleep.
+        self.clock = clock.Clock()
         #: What a dry run would have done, in order (``(action, target)`` pairs).
         self.planned: list[tuple[str, str]] = []
         self._clients: dict[str, object] = {}

@@ -28,3 +28,23 @@ def job_run(glue, job_name: str, run_id: str, *, timeout: float = 600, poll: flo
         if time.monotonic() > deadline:
             raise TimeoutError(f"job run {run_id} of {job_name} is still {state} after {timeout:g} s")
         time.sleep(poll)
+
+
+def crawler(glue, name: str, *, timeout: float = 600, poll: float = 0.2):
+    """Poll ``glue.get_crawler`` until the crawler is READY again after a crawl; return ``(crawler, states)``.
+
+    ``crawler["LastCrawl"]["Status"]`` then says how the crawl ended (SUCCEEDED, FAILED or CANCELLED).
+    Raises TimeoutError (with the last state) if it is still busy after ``timeout`` seconds.
+    """
+    states: list[str] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        info = glue.get_crawler(Name=name)["Crawler"]
+        state = info["State"]
+        if not states or states[-1] != state:
+            states.append(state)
+        if state == "READY" and (len(states) > 1 or "LastCrawl" in info):
+            return info, states
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"crawler {name} is still {state} after {timeout:g} s")
+        time.sleep(poll)
