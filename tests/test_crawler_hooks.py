@@ -188,3 +188,48 @@ def test_metrics_before_any_crawl(setup):
     name = crawler()
     m = glue.get_crawler_metrics(CrawlerNameList=[name])["CrawlerMetricsList"][0]
     assert (m["TablesCreated"], m["LastRuntimeSeconds"], m["StillEstimating"]) == (0, 0, False)
+
+
+def test_update_crawler_changes_only_the_named_fields(setup):
+    s3, glue, bucket, db, crawler = setup
+    s3.put_object(Bucket=bucket, Key="lake/t/a.csv", Body=b"id,v\n1,2\n3,4\n")
+    s3.put_object(Bucket=bucket, Key="lake/t/a.tmp", Body=b"id,v,w\n1,2,3\n3,4,5\n")
+    name = crawler("lake/", Description="first")
+    before = glue.get_crawler(Name=name)["Crawler"]
+    glue.update_crawler(Name=name, Schedule="cron(0 2 * * ? *)", TablePrefix="p_",
+                        Targets={"S3Targets": [{"Path": f"s3://{bucket}/lake/", "Exclusions": ["**.tmp"]}]})
+    after = glue.get_crawler(Name=name)["Crawler"]
+    assert after["Description"] == "first" and after["Role"] == before["Role"]
+    assert after["Schedule"] == {"ScheduleExpression": "cron(0 2 * * ? *)", "State": "SCHEDULED"}
+    assert after["Version"] == before["Version"] + 1
+    info, _ = run(glue, name)
+    assert info["LastCrawl"]["Status"] == "SUCCEEDED"
+    tables = glue.get_tables(DatabaseName=db)["TableList"]  # the new prefix and exclusion were used
+    assert [t["Name"][:2] for t in tables] == ["p_"]
+    assert [c["Name"] for c in tables[0]["StorageDescriptor"]["Columns"]] == ["id", "v"]
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.update_crawler(Name=f"{db}-missing", Description="x")
+
+
+def test_update_crawler_is_refused_while_it_runs(setup, monkeypatch):
+    s3, glue, bucket, db, crawler = setup
+    from gluelab.crawler import classify
+
+    slow = classify.classify
+    monkeypatch.setattr(classify, "classify", lambda *a, **k: (time.sleep(0.05), slow(*a, **k))[1])
+    for i in range(100):
+        s3.put_object(Bucket=bucket, Key=f"lake/t/k={i}/a.csv", Body=b"id,v\n1,2\n3,4\n")
+    name = crawler("lake/t/")
+    glue.start_crawler(Name=name)
+    with pytest.raises(glue.exceptions.CrawlerRunningException):
+        glue.update_crawler(Name=name, Description="changed")
+    glue.stop_crawler(Name=name)
+    waiting.crawler(glue, name, timeout=60, poll=0.05)
+    glue.update_crawler(Name=name, Description="changed")
+    assert glue.get_crawler(Name=name)["Crawler"]["Description"] == "changed"
+
+
+def test_gluelab_answered_actions_return_glue_errors(setup):
+    _, glue, _, db, _ = setup
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.get_crawler_metrics(CrawlerNameList=[f"{db}-missing"])

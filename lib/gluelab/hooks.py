@@ -17,7 +17,8 @@ Hooks installed here:
 * ``glue.register_schema_version`` (and ``create_schema``): the Schema Registry enforces the schema's
   Compatibility (NONE, DISABLED, BACKWARD[_ALL], FORWARD[_ALL], FULL[_ALL]) for AVRO and JSON with the rules of
   ``gluelab.registry``; an incompatible version is stored with Status FAILURE and never becomes the latest.
-  Invalid AVRO definitions are refused as on AWS.
+  Invalid AVRO definitions are refused as on AWS. ``list_schema_versions``, which moto lacks, is answered at
+  moto's Glue dispatch (oldest first, paginated with MaxResults/NextToken).
 * ``glue.start_crawler`` / ``stop_crawler`` / ``get_crawler`` / ``get_crawler_metrics``: crawlers really crawl
   S3 with ``gluelab.crawler`` (RUNNING -> STOPPING -> READY, LastCrawl SUCCEEDED / FAILED / CANCELLED, messages
   in ``/aws-glue/crawlers``); get_crawler_metrics, which moto lacks, is answered at moto's Glue dispatch.
@@ -458,6 +459,36 @@ def _get_crawler_metrics(response: GlueResponse) -> dict:
 
 GLUE_ACTIONS["get_crawler_metrics"] = _get_crawler_metrics
 
+#: update_crawler's optional fields -> FakeCrawler attributes. As on AWS, only the fields a request names change.
+_CRAWLER_UPDATABLE = {"Role": "role", "DatabaseName": "database_name", "Description": "description",
+                      "Targets": "targets", "Schedule": "schedule", "Classifiers": "classifiers",
+                      "TablePrefix": "table_prefix", "SchemaChangePolicy": "schema_change_policy",
+                      "RecrawlPolicy": "recrawl_policy", "LineageConfiguration": "lineage_configuration",
+                      "Configuration": "configuration",
+                      "CrawlerSecurityConfiguration": "crawler_security_configuration"}
+
+
+def _update_crawler(response: GlueResponse) -> dict:
+    """UpdateCrawler (moto has none): change the named fields of an existing crawler, refused while it runs.
+    The crawler keeps its crawl history and incremental-crawl state; its Version goes up by one."""
+    params = json.loads(response.body or "{}")
+    try:
+        crawler = response.glue_backend.get_crawler(params.get("Name"))
+    except _glue_exc.CrawlerNotFoundException as exc:  # UpdateCrawler's error shape is EntityNotFoundException
+        raise _glue_exc.EntityNotFoundException(f"Crawler {params.get('Name')} not found.") from None
+    if crawler.crawls and crawler.crawls[-1].status in ("RUNNING", "STOPPING"):
+        raise _glue_exc.CrawlerRunningException(f"Crawler with name {crawler.name} is running; "
+                                                "update it when it is READY")
+    for field, attribute in _CRAWLER_UPDATABLE.items():
+        if field in params:
+            setattr(crawler, attribute, params[field])
+    crawler.version += 1
+    crawler.last_updated = datetime.now(timezone.utc)
+    return {}
+
+
+GLUE_ACTIONS["update_crawler"] = _update_crawler
+
 
 @hook(GlueResponse, "call_action", ())
 def _glue_call_action(original, response: GlueResponse):
@@ -468,10 +499,12 @@ def _glue_call_action(original, response: GlueResponse):
     if handler is None:
         return original(response)
     try:
-        result = ActionResult(handler(response))
-    except _glue_exc.GlueClientError as exc:
-        result = ActionResult(exc)
-    status, headers, body = response.serialized(result)
+        status, headers, body = response.serialized(ActionResult(handler(response)))
+    except _glue_exc.GlueClientError as exc:  # an HTTPException: answered as moto answers its own Glue errors
+        error_headers = dict(exc.get_headers() or [])
+        error_headers["status"] = exc.code
+        status, headers, body = response._transform_response(response.response_headers,
+                                                              (exc.description, error_headers))
     headers, body = response._enrich_response(headers, body)
     return status, headers, body
 
@@ -527,3 +560,29 @@ def _register_schema_version(original, backend, schema_id, schema_definition):
     schema.latest_schema_version = max(v.version_number for v in schema.schema_versions.values()
                                        if v.schema_version_status == "AVAILABLE")
     return result
+
+
+def _list_schema_versions(response: GlueResponse) -> dict:
+    """ListSchemaVersions (moto has none): every version of a schema, FAILURE ones included, oldest first, as
+    ``{"SchemaArn", "SchemaVersionId", "VersionNumber", "Status", "CreatedTime"}``; ``MaxResults`` (1-100,
+    default 100) and ``NextToken`` page through them."""
+    params = json.loads(response.body or "{}")
+    backend = response.glue_backend
+    registry_name, schema_name, _ = validate_schema_id(params.get("SchemaId") or {}, backend.registries)
+    versions = sorted(backend.registries[registry_name].schemas[schema_name].schema_versions.values(),
+                      key=lambda v: v.version_number)
+    limit = int(params.get("MaxResults") or 100)
+    if not 1 <= limit <= 100:
+        raise _glue_exc.InvalidInputException("ListSchemaVersions", "MaxResults must be between 1 and 100")
+    token = params.get("NextToken")
+    start = int(token) if token and str(token).isdigit() else 0
+    page = versions[start:start + limit]
+    result = {"Schemas": [{"SchemaArn": v.schema_arn, "SchemaVersionId": v.schema_version_id,
+                           "VersionNumber": v.version_number, "Status": v.schema_version_status,
+                           "CreatedTime": str(v.created_time)} for v in page]}
+    if start + limit < len(versions):
+        result["NextToken"] = str(start + limit)
+    return result
+
+
+GLUE_ACTIONS["list_schema_versions"] = _list_schema_versions
