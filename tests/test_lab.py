@@ -37,7 +37,9 @@ def test_plain_boto3_clients_reach_the_local_lab(lab):
 
 def test_zones_are_named_by_the_lab_and_created_idempotently(lab):
     assert lab.zones.raw == "s3://gluelab-test-raw-123456789012-us-east-1/"
-    assert lab.zones.uri("raw", "crm", "/customers/") == "s3://gluelab-test-raw-123456789012-us-east-1/crm/customers"
+    assert lab.zones.uri("raw", "crm", "/customers") == "s3://gluelab-test-raw-123456789012-us-east-1/crm/customers"
+    assert lab.zones.uri("raw", "crm/", "customers/") == "s3://gluelab-test-raw-123456789012-us-east-1/crm/customers/"
+    assert lab.zones.uri("raw") == "s3://gluelab-test-raw-123456789012-us-east-1/"
     before = lab.client("s3").list_buckets()["Buckets"]
     lab.ensure_zones()
     assert lab.client("s3").list_buckets()["Buckets"] == before
@@ -142,3 +144,32 @@ def test_teardown_deletes_only_prefixed_resources(endpoint, capsys):
     assert not any(n.startswith("teardown-") for n in names)
     assert "keep_teardown_db" in {d["Name"] for d in raw_glue.get_databases()["DatabaseList"]}
     assert lab.teardown() == []
+
+
+def test_aws_guard_owns_schemas_through_their_registry_and_teardown_deletes_registries(endpoint):
+    lab = gluelab.start(backend="aws", region="us-east-1", prefix="regtest", endpoint_url=endpoint)
+    glue = lab.client("glue")
+    registry = lab.names.resource("schemas")
+    glue.create_registry(RegistryName=registry)
+    definition = '{"type": "record", "name": "R", "fields": [{"name": "id", "type": "string"}]}'
+    glue.create_schema(RegistryId={"RegistryName": registry}, SchemaName="customer", DataFormat="AVRO",
+                       Compatibility="BACKWARD", SchemaDefinition=definition)
+    sid = {"RegistryName": registry, "SchemaName": "customer"}   # a schema in the lab's registry is the lab's
+    assert glue.register_schema_version(SchemaId=sid, SchemaDefinition=definition)["VersionNumber"] == 1
+    arn = glue.get_schema(SchemaId=sid)["SchemaArn"]
+    glue.put_schema_version_metadata(SchemaId={"SchemaArn": arn}, SchemaVersionNumber={"VersionNumber": 1},
+                                     MetadataKeyValue={"MetadataKey": "owner", "MetadataValue": "crm"})
+    raw_glue = boto3.client("glue", endpoint_url=endpoint)
+    raw_glue.create_registry(RegistryName="someone-elses")
+    raw_glue.create_schema(RegistryId={"RegistryName": "someone-elses"}, SchemaName="regtest-looks-mine",
+                           DataFormat="AVRO", Compatibility="NONE", SchemaDefinition=definition)
+    for other in ({"RegistryName": "someone-elses", "SchemaName": "regtest-looks-mine"},
+                  {"SchemaArn": arn.replace(f"/{registry}/customer", "/someone-elses/regtest-looks-mine")},
+                  {"SchemaName": "regtest-in-the-default-registry"}):
+        with pytest.raises(OutsidePrefixError):
+            glue.register_schema_version(SchemaId=other, SchemaDefinition=definition)
+    deleted = lab.teardown()
+    assert f"schema registry {registry}" in deleted
+    left = {r["RegistryName"] for r in raw_glue.list_registries()["Registries"]}
+    assert registry not in left and "someone-elses" in left
+    raw_glue.delete_registry(RegistryId={"RegistryName": "someone-elses"})

@@ -51,8 +51,11 @@ class Zones:
         return getattr(self, zone)[len("s3://"):].rstrip("/")
 
     def uri(self, zone: str, *parts: str) -> str:
-        """``s3://<zone bucket>/<parts joined with '/'>``."""
-        return getattr(self, zone) + "/".join(p.strip("/") for p in parts if p)
+        """``s3://<zone bucket>/<parts joined with '/'>``; a trailing ``/`` on the last part is kept, so a
+        folder's URI can be extended with ``+ "key=value/"``."""
+        parts = [p for p in parts if p]
+        folder = "/" if parts and parts[-1].endswith("/") else ""
+        return getattr(self, zone) + "/".join(p.strip("/") for p in parts) + folder
 
 
 def start(backend: str = "local", region: str | None = "us-east-1", prefix: str | None = None, *,
@@ -248,7 +251,8 @@ class Lab:
 
     def teardown(self) -> list[str]:
         """Delete every resource this lab's prefix names (buckets with their objects, Glue databases, jobs,
-        crawlers, triggers, workflows, IAM roles) and nothing else; print and return what was deleted."""
+        crawlers, triggers, workflows, Schema Registry registries with their schemas, IAM roles) and nothing else;
+        print and return what was deleted."""
         deleted: list[str] = []
         for kind, lister, deleter in _teardown_steps(self):
             for name in lister():
@@ -309,6 +313,8 @@ def _teardown_steps(lab: Lab) -> list[tuple[str, Callable, Callable]]:
         ("crawler", paged("get_crawlers", "Crawlers"), lambda n: glue.delete_crawler(Name=n)),
         ("job", paged("get_jobs", "Jobs"), lambda n: glue.delete_job(JobName=n)),
         ("database", paged("get_databases", "DatabaseList"), lambda n: glue.delete_database(Name=n)),
+        ("schema registry", paged("list_registries", "Registries", "RegistryName"),
+         lambda n: glue.delete_registry(RegistryId={"RegistryName": n})),
         ("bucket", buckets, delete_bucket),
         ("IAM role", roles, delete_role),
     ]
