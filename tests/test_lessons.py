@@ -63,7 +63,8 @@ def test_lesson_01_twice_in_the_same_lab_gives_identical_output():
 
 
 @pytest.mark.notebooks
-@pytest.mark.parametrize("lesson", ["00_welcome", "01_environment_setup"])
+@pytest.mark.parametrize("lesson", ["00_welcome", "01_environment_setup", "02_catalog_and_crawlers",
+                                    "03_schema_evolution"])
 def test_lesson_runs_on_the_aws_backend_inside_its_prefix(lesson, endpoint, monkeypatch, tmp_path):
     import papermill
 

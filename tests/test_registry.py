@@ -222,3 +222,23 @@ def test_registry_hooks_are_covered_by_the_contract_check():
     hooks.check_contracts()
     assert {("GlueBackend", "register_schema_version"), ("GlueBackend", "create_schema")} <= {
         (h.owner.__name__, h.method) for h in hooks._HOOKS}
+
+
+def test_list_schema_versions_lists_failed_versions_too_oldest_first_and_pages(glue_registry, make_schema):
+    glue, reg = glue_registry
+    sid, register = make_schema("BACKWARD", "AVRO", avro(("id", "string")))
+    register(avro(("id", "string"), ("email", ["null", "string"], None)))   # 2: AVAILABLE
+    register(avro(("id", "string"), ("email", "string")))                   # 3: FAILURE (no default)
+    listed = glue.list_schema_versions(SchemaId=sid)
+    assert [(v["VersionNumber"], v["Status"]) for v in listed["Schemas"]] == [
+        (1, "AVAILABLE"), (2, "AVAILABLE"), (3, "FAILURE")]
+    assert "NextToken" not in listed
+    arn = glue.get_schema(SchemaId=sid)["SchemaArn"]
+    assert {v["SchemaArn"] for v in listed["Schemas"]} == {arn}
+    for v in listed["Schemas"]:
+        assert glue.get_schema_version(SchemaVersionId=v["SchemaVersionId"])["VersionNumber"] == v["VersionNumber"]
+    pages = glue.get_paginator("list_schema_versions").paginate(SchemaId=sid, PaginationConfig={"PageSize": 2})
+    assert [[v["VersionNumber"] for v in p["Schemas"]] for p in pages] == [[1, 2], [3]]
+    assert [v["VersionNumber"] for v in glue.list_schema_versions(SchemaId={"SchemaArn": arn})["Schemas"]] == [1, 2, 3]
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.list_schema_versions(SchemaId={"RegistryName": reg, "SchemaName": "no-such-schema"})

@@ -20,6 +20,23 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def merge_adjacent_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same name (stdout, stderr) into one.
+
+    How a cell's printing is cut into stream messages depends on timing (the kernel flushes stdout every few
+    hundred milliseconds), so without this a second run can store the same text in a different number of
+    outputs. Only neighbours are joined, so the order of text and displays is kept.
+    """
+    merged = []
+    for out in outputs:
+        if (out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1]["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
+
+
 def refresh(path: Path, timeout: int = 1200) -> None:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -29,6 +46,9 @@ def refresh(path: Path, timeout: int = 1200) -> None:
                 cell.metadata.pop(key, None)
     NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = merge_adjacent_streams(cell.outputs)
     for key in ("papermill", "widgets"):
         nb.metadata.pop(key, None)
     nbformat.write(nb, path)

@@ -47,7 +47,12 @@ def install(client, naming: Naming) -> None:
 def _named_resources(operation: str, params: dict):
     for key, value in params.items():
         lkey = key.lower()
-        if lkey in NAME_PARAMS:
+        if lkey == "schemaid" and isinstance(value, dict):
+            # a schema lives in a registry as a table lives in a database: the lab owns the registry (AWS's
+            # default registry when none is named), and a schema name need not carry the prefix
+            arn = value.get("SchemaArn")
+            yield arn.split("/")[-2] if arn and arn.count("/") >= 2 else value.get("RegistryName") or "default-registry"
+        elif lkey in NAME_PARAMS:
             if isinstance(value, dict):  # e.g. RegistryId={"RegistryName": ...}
                 yield from (v for k, v in value.items() if k.endswith("Name"))
             else:
