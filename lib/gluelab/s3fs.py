@@ -80,10 +80,10 @@ def _up_to_date(fingerprint: dict) -> bool:
 
 
 @contextlib.contextmanager
-def _locked():
-    """An exclusive lock on _build/ (POSIX flock; a no-op where fcntl is missing)."""
-    BUILD.mkdir(parents=True, exist_ok=True)
-    with open(BUILD / ".lock", "w") as fh:
+def file_lock(path: Path):
+    """An exclusive lock held on ``path`` while the block runs (POSIX flock; a no-op where fcntl is missing),
+    so parallel processes (papermill, pytest-xdist) do not build the same file at once."""
+    with open(path, "w") as fh:
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
@@ -94,6 +94,14 @@ def _locked():
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _locked():
+    """An exclusive lock on _build/."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with file_lock(BUILD / ".lock"):
+        yield
 
 
 def jar_path(rebuild: bool = False) -> str:

@@ -301,7 +301,7 @@ def build_cds_archive(force: bool = False) -> Path:
     if target.is_file() and not force:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(target.parent / ".lock"):
+    with s3fs.file_lock(target.parent / ".lock"):
         if target.is_file() and not force:
             return target
         partial = target.with_name(f"{target.stem}.{os.getpid()}.partial")
@@ -317,21 +317,6 @@ def build_cds_archive(force: bool = False) -> Path:
             if old.stem != target.stem:
                 old.unlink(missing_ok=True)
     return target
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    with open(path, "w") as fh:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            yield
-            return
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _cds_workload() -> None:
