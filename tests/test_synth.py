@@ -295,3 +295,35 @@ def test_messy_sources_deterministic(tmp_path):
     assert make("b", 1) == first
     other = make("c", 2)
     assert other.keys() == first.keys() and all(other[k] != first[k] for k in first)
+
+
+def test_customer_batches_counts_match_the_files(tmp_path):
+    manifest = synth.generate_customer_batches(tmp_path, batches=3, rows_per_batch=100, seed=7)
+    assert json.loads((tmp_path / "_manifest.json").read_text()) == manifest
+    for batch in (1, 2, 3):
+        entry = manifest["files"][f"customers/batch_{batch:03d}.jsonl"]
+        records = [json.loads(line) for line in (tmp_path / f"customers/batch_{batch:03d}.jsonl").read_text()
+                   .splitlines()]
+        assert len(records) == entry["rows"] == entry["distinct_rows"] + entry["duplicates"]
+        assert len({json.dumps(r, sort_keys=True) for r in records}) == entry["distinct_rows"]
+        counted = Counter()
+        for r in records:
+            counted["missing_email"] += r["email"] is None
+            counted["invalid_email"] += r["email"] is not None and "@" not in r["email"]
+            counted["missing_purchase_amount"] += r["purchase_amount"] is None
+            counted["purchase_amount_as_text"] += isinstance(r["purchase_amount"], str)
+        assert {k: v for k, v in counted.items() if v} == entry["problems"]
+        # only batch 2 (the default) writes amounts as text: the type disagreement a choice type captures
+        assert (counted["purchase_amount_as_text"] > 0) == (batch == 2)
+        assert all(isinstance(r["address"], dict) and isinstance(r["orders"], list) for r in records)
+    countries = {r["country"] for f in (tmp_path / "customers").iterdir() for r in map(json.loads, f.read_text()
+                 .splitlines())}
+    reference = list(csv.DictReader((tmp_path / "reference/country_codes.csv").open()))
+    assert countries <= {row["country_name"] for row in reference}
+
+
+def test_customer_batches_deterministic(tmp_path):
+    a = synth.generate_customer_batches(tmp_path / "a", batches=2, rows_per_batch=50, seed=3)
+    b = synth.generate_customer_batches(tmp_path / "b", batches=2, rows_per_batch=50, seed=3)
+    c = synth.generate_customer_batches(tmp_path / "c", batches=2, rows_per_batch=50, seed=4)
+    assert a == b and a != c

@@ -12,7 +12,11 @@ and the problems that real multi-source ingestion meets. Two generators provide 
   deliberately injected problems (missing values, exact duplicates, corrupt records). It writes a manifest of
   exactly what it injected, so lessons and tests can check that what they find is what is there.
 
-Both are deterministic (the same seed gives byte-identical files) and write chunk by chunk, so even 10M rows
+* ``generate_customer_batches`` delivers customer records as JSON lines in several batches (files arriving
+  one after another), nested and imperfect the way application exports are, plus a country reference table:
+  the input of the Glue job lessons (DynamicFrames, choice types, relationalize, bookmarks).
+
+All are deterministic (the same seed gives byte-identical files) and write chunk by chunk, so even 10M rows
 never sit in memory; a file appears only once it is complete.
 """
 from __future__ import annotations
@@ -21,6 +25,7 @@ import contextlib
 import json
 import os
 import warnings
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,7 +34,7 @@ import pandas as pd
 
 from .data import _sha256, load
 
-__all__ = ["generate_messy_sources", "generate_transactions"]
+__all__ = ["generate_customer_batches", "generate_messy_sources", "generate_transactions"]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -714,3 +719,117 @@ def generate_messy_sources(dest_dir: str | os.PathLike, seed: int = 0, scale: fl
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     (dest / "_manifest.json").write_text(text, encoding="utf-8")
     return manifest
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Customer batches for the Glue job lessons
+# ----------------------------------------------------------------------------------------------------------
+
+#: The reference table's rows: country name (as customer records spell it), ISO 3166 alpha-2 code, region.
+COUNTRIES = (
+    ("Australia", "AU", "APAC"), ("Brazil", "BR", "LATAM"), ("Canada", "CA", "NA"), ("France", "FR", "EMEA"),
+    ("Germany", "DE", "EMEA"), ("India", "IN", "APAC"), ("Ireland", "IE", "EMEA"), ("Italy", "IT", "EMEA"),
+    ("Japan", "JP", "APAC"), ("Mexico", "MX", "LATAM"), ("Netherlands", "NL", "EMEA"), ("Spain", "ES", "EMEA"),
+    ("United Kingdom", "GB", "EMEA"), ("United States", "US", "NA"),
+)
+_FIRST = ("Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Luca",
+          "Maya", "Nils", "Olga", "Priya", "Quinn", "Rosa", "Sami", "Tara")
+_LAST = ("Ahmed", "Becker", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen",
+         "Kowalski", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Weber")
+_TAGS = ("newsletter", "loyalty", "b2b", "mobile_app", "returns_often", "vip")
+_CHANNELS = ("web", "store", "app")
+
+
+def _customer_record(rng, number: int, batch: int, amount_as_text: bool) -> dict:
+    """One customer as an application export writes it, some with deliberate problems (see _problems_of)."""
+    first, last = _FIRST[int(rng.integers(len(_FIRST)))], _LAST[int(rng.integers(len(_LAST)))]
+    country = COUNTRIES[int(rng.integers(len(COUNTRIES)))][0]
+    email = f"{first}.{last}{number}@example.com".lower()
+    roll = rng.random()
+    if roll < 0.05:
+        email = None
+    elif roll < 0.09:
+        email = email.replace("@", " at ")
+    orders = [{"order_id": f"O{number:05d}-{k + 1}", "amount": round(float(rng.gamma(2.0, 60.0)), 2),
+               "channel": _CHANNELS[int(rng.integers(len(_CHANNELS)))]}
+              for k in range(int(rng.integers(0, 4)))]
+    amount = round(sum(o["amount"] for o in orders), 2)
+    if rng.random() < 0.04:
+        amount = None
+    elif amount_as_text:
+        amount = f"{amount:.2f}"
+    signup = date(2023, 1, 1) + timedelta(days=int(rng.integers(0, 700)))
+    record = {
+        "customer_id": f"C{number:05d}", "name": f"{first} {last}", "email": email, "country": country,
+        "purchase_amount": amount, "signup_date": signup.isoformat(), "batch": batch,
+        "address": {"city": f"{country} City {int(rng.integers(1, 9))}", "postcode": f"{int(rng.integers(10000, 99999))}"},
+        "orders": orders,
+        "tags": sorted({_TAGS[int(i)] for i in rng.integers(0, len(_TAGS), size=int(rng.integers(0, 3)))}),
+    }
+    return record
+
+
+def generate_customer_batches(dest_dir: str | os.PathLike, batches: int = 3, rows_per_batch: int = 200,
+                              seed: int = 0, text_amount_batches: tuple[int, ...] = (2,)) -> dict:
+    """Write customer exports as JSON lines, one file per batch, and the country reference table (CSV).
+
+    Why: a Glue job's input rarely arrives at once or clean. Each batch is a file
+    ``customers/batch_NNN.jsonl`` (a new delivery the job bookmark has not seen), with nested records (an
+    ``address`` struct, an ``orders`` array of structs, a ``tags`` array of strings) and deliberate problems:
+    missing and invalid emails, missing purchase amounts, exact duplicate records, and in the batches listed in
+    ``text_amount_batches`` (1-based) ``purchase_amount`` written as text (``"123.40"``), so sources disagree on
+    its type and a DynamicFrame carries a choice for it. ``reference/country_codes.csv`` has ``country_name``,
+    ``iso_code`` and ``region`` for every country the customers name.
+
+    Returns a manifest (also written to ``<dest_dir>/_manifest.json``): per batch file, rows written, distinct
+    records, duplicates and the count of each problem; same seed, same bytes.
+    """
+    if batches < 1 or rows_per_batch < 1:
+        raise ValueError("batches and rows_per_batch must be >= 1")
+    dest = Path(dest_dir)
+    (dest / "customers").mkdir(parents=True, exist_ok=True)
+    (dest / "reference").mkdir(parents=True, exist_ok=True)
+    files = {}
+    number = 0
+    for batch in range(1, batches + 1):
+        rng = np.random.default_rng([seed, 500, batch])
+        records, problems = [], Counter()
+        for _ in range(rows_per_batch):
+            number += 1
+            records.append(_customer_record(rng, number, batch, batch in text_amount_batches))
+        copies = [records[int(i)] for i in rng.choice(len(records), size=max(1, rows_per_batch // 50),
+                                                       replace=False)]
+        lines = [json.dumps(r, ensure_ascii=False) for r in records]
+        for copy in copies:
+            lines.insert(int(rng.integers(0, len(lines) + 1)), json.dumps(copy, ensure_ascii=False))
+        for record in records + copies:
+            problems.update(_problems_of(record))
+        rel = f"customers/batch_{batch:03d}.jsonl"
+        with _atomic_file(dest / rel) as partial:
+            partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        files[rel] = {"rows": len(lines), "distinct_rows": len(records), "duplicates": len(copies),
+                      "problems": dict(sorted(problems.items())), "sha256": _sha256(dest / rel)}
+    rel = "reference/country_codes.csv"
+    with _atomic_file(dest / rel) as partial:
+        partial.write_text("country_name,iso_code,region\n"
+                           + "".join(f"{n},{c},{r}\n" for n, c, r in COUNTRIES), encoding="utf-8")
+    files[rel] = {"rows": len(COUNTRIES), "sha256": _sha256(dest / rel)}
+    manifest = {"generator": "gluelab.synth.generate_customer_batches", "seed": seed, "batches": batches,
+                "rows_per_batch": rows_per_batch, "text_amount_batches": list(text_amount_batches),
+                "files": files}
+    (dest / "_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _problems_of(record: dict) -> list[str]:
+    """The deliberate problems a record carries (used to count the duplicated copies too)."""
+    found = []
+    if record["email"] is None:
+        found.append("missing_email")
+    elif "@" not in record["email"]:
+        found.append("invalid_email")
+    if record["purchase_amount"] is None:
+        found.append("missing_purchase_amount")
+    elif isinstance(record["purchase_amount"], str):
+        found.append("purchase_amount_as_text")
+    return found
