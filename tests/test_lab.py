@@ -173,3 +173,17 @@ def test_aws_guard_owns_schemas_through_their_registry_and_teardown_deletes_regi
     left = {r["RegistryName"] for r in raw_glue.list_registries()["Registries"]}
     assert registry not in left and "someone-elses" in left
     raw_glue.delete_registry(RegistryId={"RegistryName": "someone-elses"})
+
+
+def test_delete_prefix_empties_only_that_folder_of_a_lab_bucket(lab):
+    for key in ("out/a.parquet", "out/sub/b.parquet", "outside/c.txt"):
+        lab.put_bytes(lab.zones.uri("temp", key), b"x")
+    assert lab.delete_prefix(lab.zones.uri("temp", "out/")) == 2
+    keys = {o["Key"] for o in lab.client("s3").list_objects_v2(Bucket=lab.zones.bucket("temp"))
+            .get("Contents", [])}
+    assert "outside/c.txt" in keys and not any(k.startswith("out/") for k in keys)
+    assert lab.delete_prefix(lab.zones.uri("temp", "out/")) == 0
+    with pytest.raises(ValueError, match="not in one of this lab's buckets"):
+        lab.delete_prefix("s3://someone-elses-bucket/data/")
+    with pytest.raises(ValueError, match="ending in '/'"):
+        lab.delete_prefix(lab.zones.uri("temp", "outside/c.txt"))

@@ -230,6 +230,26 @@ class Lab:
             self.client("s3").put_object(Bucket=bucket, Key=key, Body=data, Metadata={MD5_METADATA: md5})
         return uri
 
+    def delete_prefix(self, uri: str) -> int:
+        """Delete every object under ``uri`` (``s3://bucket/folder/``) and return how many there were.
+
+        Why: a lesson that writes output re-runs from a clean slate (jobs append, as Glue does). Only a folder
+        in one of the lab's own buckets can be emptied, so a typo cannot reach anything else.
+        """
+        bucket, key = split_uri(uri)
+        if not self.names.owns(bucket):
+            raise ValueError(f"{uri} is not in one of this lab's buckets (prefix {self.prefix!r})")
+        if not key.endswith("/"):
+            raise ValueError(f"delete_prefix takes a folder URI ending in '/', got {uri}")
+        s3 = self.client("s3")
+        deleted = 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys and self._plan("delete", f"{len(keys)} object(s) under {uri}"):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+                deleted += len(keys)
+        return deleted
+
     def _same_content(self, bucket: str, key: str, md5: str) -> bool:
         s3 = self.client("s3")
         try:
