@@ -4,7 +4,8 @@ AWS Glue bills Spark (``glueetl``) and Python shell jobs by the Data Processing 
 vCPU + 16 GB). The price in us-east-1 is $0.44 per DPU-hour (Flex execution: $0.29); since Glue 2.0 runs are
 billed per second with a 1-minute minimum (Glue 0.9/1.0 had a 10-minute minimum). A worker type fixes the DPUs
 per worker. Prices differ by region and change over time: pass ``price_per_dpu_hour`` for yours (see the AWS
-Glue pricing page). These functions are what the lessons and the job runner use to put a price on every run.
+Glue pricing page). These functions are what the lessons and the job runner use to put a price on every run:
+:func:`job_cost` for a planned run, :func:`run_cost` for a finished one (the dict ``get_job_run`` returns).
 """
 from __future__ import annotations
 
@@ -73,3 +74,35 @@ def job_cost(seconds: float, worker_type: str = "G.1X", workers: int = 2, *, job
     price = price_per_dpu_hour if price_per_dpu_hour is not None else (
         FLEX_PRICE_PER_DPU_HOUR if flex else PRICE_PER_DPU_HOUR)
     return JobCost(dpus, seconds, billed_seconds(seconds, minimum), price)
+
+
+def run_cost(job_run: dict, *, price_per_dpu_hour: float | None = None) -> JobCost:
+    """The cost of a finished job run, from the ``JobRun`` dict ``get_job_run`` returns.
+
+    Uses the run's WorkerType x NumberOfWorkers (else its MaxCapacity: 0.0625 or 1 DPU means a Python shell
+    job), its ExecutionTime (seconds), GlueVersion (the billing minimum) and ExecutionClass (FLEX price).
+    Raises ValueError for a run that has not finished: its ExecutionTime is not final yet.
+    """
+    state = job_run.get("JobRunState")
+    if "CompletedOn" not in job_run:
+        raise ValueError(f"job run {job_run.get('Id', '?')} is {state} and has not finished: its cost is "
+                         "known when it ends")
+    seconds = float(job_run.get("ExecutionTime") or 0)
+    glue_version = str(job_run.get("GlueVersion") or "4.0")
+    flex = job_run.get("ExecutionClass") == "FLEX"
+    worker_type, workers = job_run.get("WorkerType"), job_run.get("NumberOfWorkers")
+    if worker_type and workers:
+        return job_cost(seconds, worker_type, int(workers), flex=flex, glue_version=glue_version,
+                        price_per_dpu_hour=price_per_dpu_hour)
+    capacity = job_run.get("MaxCapacity")
+    if capacity is None:
+        raise ValueError(f"job run {job_run.get('Id', '?')} has neither WorkerType/NumberOfWorkers nor "
+                         "MaxCapacity")
+    if float(capacity) in PYTHON_SHELL_CAPACITIES:
+        return job_cost(seconds, job_type="pythonshell", max_capacity=float(capacity),
+                        glue_version=glue_version, price_per_dpu_hour=price_per_dpu_hour)
+    # a Spark job sized in DPUs (MaxCapacity) rather than workers: the same per-second billing
+    minimum = 600 if glue_version in ("0.9", "1.0") else 60
+    price = price_per_dpu_hour if price_per_dpu_hour is not None else (
+        FLEX_PRICE_PER_DPU_HOUR if flex else PRICE_PER_DPU_HOUR)
+    return JobCost(float(capacity), seconds, billed_seconds(seconds, minimum), price)

@@ -9,11 +9,22 @@ fails loudly at start-up (and in tests/test_hooks_contract.py), never silently.
 Hooks installed here:
 
 * ``glue.start_job_run``: runs the job's script. Which runner is chosen by the job's ``Command.Name``
-  (``JOB_RUNNERS``); this module provides ``pythonshell``, later modules register more (``glueetl``, ...).
-  The run is RUNNING while the script runs, then SUCCEEDED, FAILED (ErrorMessage = the exception's last line)
-  or TIMEOUT (the job's Timeout, in minutes, elapsed), with real StartedOn, CompletedOn and ExecutionTime.
+  (``JOB_RUNNERS``): ``pythonshell`` runs the script in a child Python process (this module); ``glueetl``
+  and ``gluestreaming`` run it in this process on the lab's SparkSession (``gluelab.glue.runner``); other
+  types keep moto's stored state. An executed run is STARTING (Spark jobs) and RUNNING while the script runs,
+  then SUCCEEDED, FAILED (ErrorMessage = the exception, as Glue shows it), TIMEOUT (the run's or job's
+  Timeout, in minutes, elapsed) or STOPPED (``batch_stop_job_run``, via STOPPING), with real StartedOn,
+  CompletedOn and ExecutionTime, plus Attempt, DPUSeconds (DPUs x execution seconds) and the capacity it ran
+  with (WorkerType/NumberOfWorkers, or MaxCapacity). A FAILED attempt of a job with MaxRetries starts the
+  next attempt, ``<run id>_attempt_<n>`` with PreviousRunId = the attempt before. MaxConcurrentRuns counts
+  STARTING, RUNNING, STOPPING and WAITING runs; one more start_job_run raises
+  ConcurrentRunsExceededException.
   stdout and stderr go to CloudWatch Logs, as on AWS, in ``/aws-glue/python-jobs/output`` and ``/error``
-  under a stream named by the run id.
+  (Python shell) or ``/aws-glue/jobs/output`` and ``/error`` (Spark), under a stream named by the run id.
+* Job actions moto lacks, answered at moto's Glue dispatch (``GLUE_ACTIONS``): ``batch_stop_job_run``
+  (SuccessfulSubmissions / Errors as on AWS), ``get_job_bookmark`` and ``reset_job_bookmark`` (from the
+  process's bookmark store, ``gluelab.glue.bookmarks.STORE``; EntityNotFoundException for an unknown job or a
+  job without a bookmark) and ``update_job`` (replaces the whole definition, as AWS does).
 * ``glue.register_schema_version`` (and ``create_schema``): the Schema Registry enforces the schema's
   Compatibility (NONE, DISABLED, BACKWARD[_ALL], FORWARD[_ALL], FULL[_ALL]) for AVRO and JSON with the rules of
   ``gluelab.registry``; an incompatible version is stored with Status FAILURE and never becomes the latest.
@@ -106,28 +117,55 @@ def install() -> None:
 
 # --- Glue job runs -------------------------------------------------------------------------------------------
 
+from moto.glue.exceptions import ConcurrentRunsExceededException  # noqa: E402
 from moto.glue.models import FakeJob, FakeJobRun  # noqa: E402
 
+from .cost import WORKER_DPU  # noqa: E402
+
 #: Job runners by ``Command.Name``: ``runner(job, run) -> None`` executes the run and must finish it with
-#: :func:`finish_run`. Other modules add entries (e.g. ``"glueetl"``).
+#: :func:`finish_run`. A runner may set ``first_state`` (default ``"RUNNING"``): the state a run shows before
+#: the runner moves it on (``glueetl`` starts in ``"STARTING"`` while Spark comes up).
 JOB_RUNNERS: dict[str, Callable[[FakeJob, "ExecutedJobRun"], None]] = {}
 
 #: Default Glue job Timeout, in minutes, when the job sets none (AWS's default is 2,880 = 48 hours).
 DEFAULT_TIMEOUT_MINUTES = 2880
 #: Seconds in one minute of a job's Timeout (tests shrink it to check timeouts without waiting minutes).
 SECONDS_PER_TIMEOUT_MINUTE = 60
+#: States in which a run holds one of the job's MaxConcurrentRuns slots and can still be stopped.
+ACTIVE_JOB_RUN_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
+#: States after which a run never changes again.
+FINAL_JOB_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"})
+#: Capacity of a Spark job that names neither WorkerType/NumberOfWorkers nor MaxCapacity (the console's
+#: default).
+DEFAULT_SPARK_WORKERS = ("G.1X", 10)
+#: Capacity of a Python shell job that names no MaxCapacity.
+DEFAULT_PYTHON_SHELL_CAPACITY = 0.0625
+
+_start_lock = threading.Lock()  # MaxConcurrentRuns: the count and the new run must be one step
 
 
 class ExecutedJobRun(FakeJobRun):
-    """A job run whose state comes from a real execution instead of moto's state machine."""
+    """A job run whose state comes from a real execution instead of moto's state machine.
 
-    def _start_execution(self) -> None:
-        self.status = "RUNNING"
+    Besides moto's fields it keeps: ``job`` and ``runner`` (what executes it), ``attempt`` (0 for the run
+    StartJobRun made, n for its n-th retry), ``stop_requested`` (an Event runners watch: BatchStopJobRun sets
+    it), ``next_attempt`` (the retry a FAILED attempt started, if any) and the exact execution time behind
+    ExecutionTime and DPUSeconds.
+    """
+
+    def _start_execution(self, state: str = "RUNNING") -> None:
+        self._state_lock = threading.RLock()
+        self.stop_requested = threading.Event()
+        self.next_attempt = None
         self.started_on = datetime.now(timezone.utc)
         self.completed_on = None
         self.error_message = None
         self.execution_seconds = 0
-        self._t0 = time.monotonic()
+        self.execution_exact = 0.0
+        # ExecutionTime counts from here for a run that starts RUNNING; a STARTING run's clock starts with
+        # restart_clock() when its script does
+        self._t0 = time.monotonic() if state == "RUNNING" else None
+        self._exec_status = state  # not through the property: this also runs before the class is switched
 
     @property
     def status(self):  # moto's ManagedState would advance to SUCCEEDED on its own; ours does not.
@@ -137,53 +175,151 @@ class ExecutedJobRun(FakeJobRun):
     def status(self, value):
         self._exec_status = value
 
+    def set_state(self, state: str) -> bool:
+        """Move an active run to ``state`` (e.g. STARTING -> RUNNING); False, and no change, once a stop was
+        requested or the run has finished."""
+        with self._state_lock:
+            if self.stop_requested.is_set() or self.status in FINAL_JOB_RUN_STATES:
+                return False
+            self.status = state
+            return True
+
+    def restart_clock(self) -> None:
+        """Start measuring ExecutionTime from now (a runner calls it when the script itself starts: start-up
+        and waiting for a turn are not execution, as on AWS where start-up time is not billed)."""
+        self._t0 = time.monotonic()
+
+    def request_stop(self) -> bool:
+        """BatchStopJobRun: an active run goes STOPPING and its runner is told to stop; False if it is not
+        active any more."""
+        with self._state_lock:
+            if self.status not in ACTIVE_JOB_RUN_STATES:
+                return False
+            self.status = "STOPPING"
+            self.stop_requested.set()
+            return True
+
+    @property
+    def dpus(self) -> float | None:
+        """The DPUs this run holds: workers x DPUs per worker, else MaxCapacity."""
+        if self.worker_type in WORKER_DPU and self.number_of_workers:
+            return WORKER_DPU[self.worker_type] * self.number_of_workers
+        return float(self.max_capacity) if self.max_capacity else None
+
     def as_dict(self):
         d = super().as_dict()
-        d["ExecutionTime"] = self.execution_seconds if self.completed_on else int(time.monotonic() - self._t0)
+        finished = self.completed_on is not None
+        d["Attempt"] = self.attempt
+        d["ExecutionTime"] = self.execution_seconds if finished else (
+            0 if self._t0 is None else int(time.monotonic() - self._t0))
         d["StartedOn"] = self.started_on
         d["LastModifiedOn"] = self.modified_on
-        if self.completed_on:
+        d["JobRunState"] = self.status
+        if finished:
             d["CompletedOn"] = self.completed_on
+            if self.dpus is not None:
+                d["DPUSeconds"] = round(self.dpus * self.execution_exact, 3)
         else:
             d.pop("CompletedOn", None)
         if self.error_message:
             d["ErrorMessage"] = self.error_message
         d["LogGroupName"] = self.log_group
         d["GlueVersion"] = self.glue_version
-        return d
+        d["ExecutionClass"] = self.execution_class
+        return {k: v for k, v in d.items() if v is not None}
+
+
+def _prepare_run(job: FakeJob, run: FakeJobRun, runner, attempt: int) -> ExecutedJobRun:
+    """Turn moto's stored run into an executed one: log group, Glue version, capacity and Timeout as AWS fills
+    them in, first state."""
+    command = (job.command or {}).get("Name", "")
+    run.attempt = attempt
+    run.job = job
+    run.runner = runner
+    run.log_group = "/aws-glue/python-jobs" if command == "pythonshell" else "/aws-glue/jobs"
+    run.glue_version = job.glue_version or ("3.0" if command == "pythonshell" else "4.0")
+    run.execution_class = job.execution_class or "STANDARD"
+    if command == "pythonshell":
+        run.worker_type, run.number_of_workers = None, None
+        run.max_capacity = run.max_capacity or DEFAULT_PYTHON_SHELL_CAPACITY
+    elif not (run.worker_type and run.number_of_workers) and not run.max_capacity:
+        run.worker_type, run.number_of_workers = DEFAULT_SPARK_WORKERS
+    if command != "pythonshell" and run.worker_type in WORKER_DPU and run.number_of_workers:
+        run.max_capacity = WORKER_DPU[run.worker_type] * run.number_of_workers
+        run.allocated_capacity = int(run.max_capacity)
+    if command != "gluestreaming":  # streaming jobs run until stopped unless a Timeout is set
+        run.timeout = run.timeout or job.timeout or DEFAULT_TIMEOUT_MINUTES
+    ExecutedJobRun._start_execution(run, getattr(runner, "first_state", "RUNNING"))
+    run.__class__ = ExecutedJobRun  # last: another request may read the run at any moment
+    return run
 
 
 def finish_run(run: ExecutedJobRun, state: str, error: str | None = None) -> None:
-    """Record the end of an executed run: state, ErrorMessage, CompletedOn and ExecutionTime (whole seconds)."""
-    run.error_message = error
-    run.completed_on = datetime.now(timezone.utc)
-    run.modified_on = run.completed_on
-    run.execution_seconds = max(0, round(time.monotonic() - run._t0))
-    run.status = state
+    """Record the end of an executed run: state, ErrorMessage, CompletedOn and ExecutionTime (whole seconds).
+
+    A FAILED attempt of a job with MaxRetries left starts the next attempt first (so a poller that sees
+    FAILED finds the retry already there): Id ``<first run id>_attempt_<n>``, Attempt n, PreviousRunId = the
+    attempt that failed.
+    """
+    with run._state_lock:
+        if state == "FAILED":
+            run.next_attempt = _retry(run)
+        run.error_message = error
+        run.completed_on = datetime.now(timezone.utc)
+        run.modified_on = run.completed_on
+        run.execution_exact = 0.0 if run._t0 is None else max(0.0, time.monotonic() - run._t0)
+        run.execution_seconds = round(run.execution_exact)
+        run.status = state
+
+
+def _retry(failed: ExecutedJobRun) -> ExecutedJobRun | None:
+    job = getattr(failed, "job", None)
+    if job is None or failed.attempt >= (job.max_retries or 0) or job.backend.jobs.get(job.name) is not job:
+        return None
+    runner = JOB_RUNNERS.get((job.command or {}).get("Name", ""))
+    if runner is None:
+        return None
+    retry = FakeJobRun(job_name=job.name, job_run_id=failed.job_run_id, arguments=failed.arguments,
+                       allocated_capacity=failed.allocated_capacity, max_capacity=failed.max_capacity,
+                       timeout=failed.timeout, worker_type=failed.worker_type,
+                       notification_property=failed.notification_property,
+                       security_configuration=failed.security_configuration,
+                       number_of_workers=failed.number_of_workers)
+    first_id = failed.job_run_id.split("_attempt_")[0]
+    retry.job_run_id = f"{first_id}_attempt_{failed.attempt + 1}"
+    _prepare_run(job, retry, runner, failed.attempt + 1)
+    job.job_runs.append(retry)
+    return retry
 
 
 @hook(FakeJob, "start_job_run", ("allocated_capacity", "max_capacity", "timeout", "worker_type",
                                  "number_of_workers", "previous_run_id", "arguments"))
 def _start_job_run(original, job: FakeJob, *args, **kwargs):
-    run_id = original(job, *args, **kwargs)
     runner = JOB_RUNNERS.get((job.command or {}).get("Name", ""))
-    if runner is None:
-        return run_id  # a job type gluelab does not execute (yet): moto's stored state only
-    run = next(r for r in job.job_runs if r.job_run_id == run_id)
-    run.__class__ = ExecutedJobRun
-    run.log_group = "/aws-glue/python-jobs" if job.command.get("Name") == "pythonshell" else "/aws-glue/jobs"
-    run.glue_version = job.glue_version or ("3.0" if job.command.get("Name") == "pythonshell" else "4.0")
-    run._start_execution()
-    threading.Thread(target=_run_guarded, args=(runner, job, run), daemon=True,
+    with _start_lock:
+        if runner is not None:  # executed runs are STOPPING or WAITING too, which moto does not count
+            limit = max(1, int((job.execution_property or {}).get("MaxConcurrentRuns", 1) or 1))
+            if sum(r.status in ACTIVE_JOB_RUN_STATES for r in job.job_runs) >= limit:
+                raise ConcurrentRunsExceededException(f"Concurrent runs exceeded for {job.name}")
+        run_id = original(job, *args, **kwargs)
+        if runner is None:
+            return run_id  # a job type gluelab does not execute (yet): moto's stored state only
+        run = _prepare_run(job, next(r for r in job.job_runs if r.job_run_id == run_id), runner, 0)
+    threading.Thread(target=_run_guarded, args=(job, run), daemon=True,
                      name=f"gluelab-jobrun-{run_id[:12]}").start()
     return run_id
 
 
-def _run_guarded(runner, job: FakeJob, run: ExecutedJobRun) -> None:
-    try:
-        runner(job, run)
-    except Exception as exc:  # the runner itself broke: the run must still end, with the reason
-        finish_run(run, "FAILED", f"gluelab could not run the job: {type(exc).__name__}: {exc}")
+def _run_guarded(job: FakeJob, run: ExecutedJobRun | None) -> None:
+    """Run an attempt, then each retry it starts; every attempt ends in a final state whatever happens."""
+    while run is not None:
+        try:
+            run.runner(job, run)
+        except Exception as exc:  # the runner itself broke: the run must still end, with the reason
+            finish_run(run, "FAILED", f"gluelab could not run the job: {type(exc).__name__}: {exc}")
+        if run.status not in FINAL_JOB_RUN_STATES:
+            finish_run(run, "FAILED", "gluelab could not run the job: the runner ended without a final state")
+        run = run.next_attempt
 
 
 def job_argv(job: FakeJob, run: ExecutedJobRun) -> list[str]:
@@ -214,6 +350,11 @@ def fetch_script(job: FakeJob) -> str:
     return obj.value.decode("utf-8")
 
 
+def timeout_message(minutes) -> str:
+    """The ErrorMessage of a run that reached its Timeout."""
+    return f"Job run timed out after {minutes:g} minute(s) (the job's Timeout)."
+
+
 def _last_error_line(stderr: str) -> str:
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     return lines[-1].strip() if lines else "the script exited with an error and printed nothing"
@@ -223,6 +364,7 @@ def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
     """Run a Python shell job's script in a child Python process with the job's arguments.
 
     The child inherits this process's environment, so boto3 inside the script talks to the lab's endpoint.
+    The job's Timeout and BatchStopJobRun kill the child (TIMEOUT, STOPPED).
     """
     try:
         source = fetch_script(job)
@@ -230,22 +372,37 @@ def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
         finish_run(run, "FAILED", str(exc))
         return
     timeout_min = run.timeout or job.timeout or DEFAULT_TIMEOUT_MINUTES
+    deadline = time.monotonic() + timeout_min * SECONDS_PER_TIMEOUT_MINUTE
     with tempfile.TemporaryDirectory(prefix="gluelab-job-") as tmp:
         script = os.path.join(tmp, os.path.basename(job.command["ScriptLocation"]) or "script.py")
         with open(script, "w", encoding="utf-8") as fh:
             fh.write(source)
-        try:
-            proc = subprocess.run([sys.executable, script, *job_argv(job, run)], cwd=tmp, capture_output=True,
-                                  text=True, timeout=timeout_min * SECONDS_PER_TIMEOUT_MINUTE)
-        except subprocess.TimeoutExpired as exc:
-            _ship_logs(job, run, _text(exc.stdout), _text(exc.stderr))
-            finish_run(run, "TIMEOUT", f"Job run timed out after {timeout_min} minute(s) (the job's Timeout).")
-            return
-    _ship_logs(job, run, proc.stdout, proc.stderr)
-    if proc.returncode == 0:
+        proc = subprocess.Popen([sys.executable, script, *job_argv(job, run)], cwd=tmp, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ended = None
+        while True:
+            try:
+                stdout, stderr = proc.communicate(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if run.stop_requested.is_set():
+                    ended = "STOPPED"
+                elif time.monotonic() >= deadline:
+                    ended = "TIMEOUT"
+                else:
+                    continue
+                proc.kill()
+                stdout, stderr = proc.communicate()
+                break
+    _ship_logs(job, run, _text(stdout), _text(stderr))
+    if ended == "TIMEOUT":
+        finish_run(run, "TIMEOUT", timeout_message(timeout_min))
+    elif ended == "STOPPED":
+        finish_run(run, "STOPPED")
+    elif proc.returncode == 0:
         finish_run(run, "SUCCEEDED")
     else:
-        finish_run(run, "FAILED", _last_error_line(proc.stderr))
+        finish_run(run, "FAILED", _last_error_line(stderr))
 
 
 def _text(data) -> str:
@@ -272,7 +429,18 @@ def _ship_logs(job: FakeJob, run: ExecutedJobRun, stdout: str, stderr: str) -> N
                                 [{"timestamp": now_ms, "message": line} for line in lines])
 
 
+def _run_glue_spark(job: FakeJob, run: ExecutedJobRun) -> None:
+    """Spark jobs (``glueetl``, ``gluestreaming``) run in this process: see :mod:`gluelab.glue.runner`."""
+    from .glue import runner
+
+    runner.run_glue_job(job, run)
+
+
+_run_glue_spark.first_state = "STARTING"
+
 JOB_RUNNERS["pythonshell"] = run_python_shell
+JOB_RUNNERS["glueetl"] = _run_glue_spark
+JOB_RUNNERS["gluestreaming"] = _run_glue_spark
 
 
 # --- Crawlers (start_crawler, stop_crawler, get_crawler_metrics, ...) ---------------------------------------
@@ -586,3 +754,123 @@ def _list_schema_versions(response: GlueResponse) -> dict:
 
 
 GLUE_ACTIONS["list_schema_versions"] = _list_schema_versions
+
+
+# --- Job actions moto lacks (batch_stop_job_run, get/reset_job_bookmark, update_job) -----------------------
+
+def _batch_stop_job_run(response: GlueResponse) -> dict:
+    """BatchStopJobRun (moto has none): each named run that is still active goes STOPPING, its runner stops
+    the script and the run ends STOPPED. Runs that cannot be stopped are listed in ``Errors``, as AWS does."""
+    params = json.loads(response.body or "{}")
+    name = params.get("JobName")
+    job = response.glue_backend.jobs.get(name)
+    submitted, errors = [], []
+
+    def error(run_id: str, code: str, message: str) -> None:
+        errors.append({"JobName": name, "JobRunId": run_id,
+                       "ErrorDetail": {"ErrorCode": code, "ErrorMessage": message}})
+
+    for run_id in params.get("JobRunIds") or []:
+        run = next((r for r in job.job_runs if r.job_run_id == run_id), None) if job else None
+        if job is None:
+            error(run_id, "EntityNotFoundException", f"Job {name} not found.")
+        elif run is None:
+            error(run_id, "EntityNotFoundException", f"Job run {run_id} not found.")
+        elif not isinstance(run, ExecutedJobRun):  # a job type gluelab does not execute: only its state moves
+            if run.status in ("STARTING", "RUNNING"):
+                run.status = "STOPPED"  # moto's state machine has no transition out of STOPPED
+                run.completed_on = run.modified_on = datetime.now(timezone.utc)
+                submitted.append({"JobName": name, "JobRunId": run_id})
+            else:
+                error(run_id, "InvalidInputException", "Job Run cannot be stopped in current state.")
+        elif run.request_stop() or run.status == "STOPPING":
+            submitted.append({"JobName": name, "JobRunId": run_id})
+        else:
+            error(run_id, "InvalidInputException", "Job Run cannot be stopped in current state.")
+    return {"SuccessfulSubmissions": submitted, "Errors": errors}
+
+
+GLUE_ACTIONS["batch_stop_job_run"] = _batch_stop_job_run
+
+
+def bookmark_store():
+    """The process's job-bookmark store (``gluelab.glue.bookmarks.STORE``), or None if it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module("gluelab.glue.bookmarks").STORE
+    except (ImportError, AttributeError):
+        return None
+
+
+def _bookmark_job(response: GlueResponse) -> tuple[str, dict]:
+    params = json.loads(response.body or "{}")
+    name = params.get("JobName")
+    response.glue_backend.get_job(name)  # EntityNotFoundException "Job <name> not found." as on AWS
+    return name, params
+
+
+def _get_job_bookmark(response: GlueResponse) -> dict:
+    """GetJobBookmark (moto has none): the job's JobBookmarkEntry from the bookmark store; a job that has
+    never committed a bookmark has none (EntityNotFoundException, as on AWS)."""
+    name, _ = _bookmark_job(response)
+    store = bookmark_store()
+    if store is None or not store.has(name):
+        raise _glue_exc.EntityNotFoundException(f"Continuation for job {name} not found")
+    return {"JobBookmarkEntry": store.entry(name)}
+
+
+def _reset_job_bookmark(response: GlueResponse) -> dict:
+    """ResetJobBookmark (moto has none): forget what the job has processed (or go back to the state after
+    ``RunId``); the next bookmark-enabled run processes everything again."""
+    name, params = _bookmark_job(response)
+    store = bookmark_store()
+    if store is None:
+        raise _glue_exc.EntityNotFoundException(f"Continuation for job {name} not found")
+    try:
+        return {"JobBookmarkEntry": store.reset(name, params.get("RunId"))}
+    except KeyError as exc:  # a RunId that is not a committed run of this job
+        raise _glue_exc.EntityNotFoundException(str(exc.args[0]) if exc.args else str(exc)) from None
+
+
+GLUE_ACTIONS["get_job_bookmark"] = _get_job_bookmark
+GLUE_ACTIONS["reset_job_bookmark"] = _reset_job_bookmark
+
+#: JobUpdate's fields -> FakeJob attributes, with the value a field takes when the update leaves it out.
+_JOB_UPDATABLE = {"Description": ("description", None), "LogUri": ("log_uri", None), "Role": ("role", None),
+                  "ExecutionProperty": ("execution_property", {}), "Command": ("command", None),
+                  "DefaultArguments": ("default_arguments", {}),
+                  "NonOverridableArguments": ("non_overridable_arguments", None),
+                  "Connections": ("connections", None), "MaxRetries": ("max_retries", None),
+                  "AllocatedCapacity": ("allocated_capacity", None), "Timeout": ("timeout", None),
+                  "MaxCapacity": ("max_capacity", None), "WorkerType": ("worker_type", None),
+                  "NumberOfWorkers": ("number_of_workers", None),
+                  "SecurityConfiguration": ("security_configuration", None),
+                  "NotificationProperty": ("notification_property", None),
+                  "GlueVersion": ("glue_version", None),
+                  "CodeGenConfigurationNodes": ("code_gen_configuration_nodes", None),
+                  "ExecutionClass": ("execution_class", "STANDARD"),
+                  "SourceControlDetails": ("source_control_details", None)}
+
+
+def _update_job(response: GlueResponse) -> dict:
+    """UpdateJob (moto has none). As on AWS the job definition is replaced as a whole: fields the JobUpdate
+    leaves out go back to their defaults (so send the full definition, e.g. get_job's with one change). Runs
+    already started keep the arguments they started with."""
+    params = json.loads(response.body or "{}")
+    name = params.get("JobName")
+    job = response.glue_backend.get_job(name)  # EntityNotFoundException "Job <name> not found."
+    update = params.get("JobUpdate") or {}
+    if not update.get("Role"):
+        raise _glue_exc.InvalidInputException(
+            "UpdateJob", "JobUpdate.Role is required: UpdateJob replaces the whole job definition")
+    if not (update.get("Command") or {}).get("Name"):
+        raise _glue_exc.InvalidInputException(
+            "UpdateJob", "JobUpdate.Command is required: UpdateJob replaces the whole job definition")
+    for key, (attribute, default) in _JOB_UPDATABLE.items():
+        setattr(job, attribute, update.get(key, default))
+    job.last_modified_on = datetime.now(timezone.utc)
+    return {"JobName": name}
+
+
+GLUE_ACTIONS["update_job"] = _update_job

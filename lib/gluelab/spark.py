@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -99,6 +100,8 @@ def _classic(master: str, endpoint_url, region, credentials):
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.extraJavaOptions": java_opts,
         "spark.executor.extraJavaOptions": java_opts,
+        # managed tables (rare here: catalog tables are external, in S3) go to a scratch folder, never the cwd
+        "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="gluelab-warehouse-"),
         **SQL_CONF,
     }
     if _wants_plane(master, endpoint_url):
@@ -136,7 +139,6 @@ def _check_plane(spark) -> None:
 
 def jvm_log_path() -> Path:
     """Where the local JVM's own stderr goes (its start-up notices and anything log4j prints)."""
-    import tempfile
 
     return Path(tempfile.gettempdir()) / f"gluelab-spark-{os.getpid()}.log"
 
@@ -321,7 +323,6 @@ def build_cds_archive(force: bool = False) -> Path:
 
 def _cds_workload() -> None:
     """What the archive is recorded from: the classes a typical lesson loads. Runs in its own process."""
-    import tempfile
 
     import boto3
     from pyspark import SparkContext

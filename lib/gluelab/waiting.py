@@ -9,12 +9,21 @@ import time
 
 #: Job run states after which nothing more happens.
 FINAL_JOB_RUN_STATES = {"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"}
+#: Job run states that are still going (WAITING: queued for capacity; STOPPING: BatchStopJobRun was called).
+ACTIVE_JOB_RUN_STATES = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
 
 
-def job_run(glue, job_name: str, run_id: str, *, timeout: float = 600, poll: float = 0.2):
+def job_run(glue, job_name: str, run_id: str, *, timeout: float = 600, poll: float = 0.2,
+            follow_retries: bool = False):
     """Poll ``glue.get_job_run`` until the run reaches a final state; return ``(run, states_seen)``.
 
-    Raises TimeoutError (with the last state) if it has not finished within ``timeout`` seconds.
+    ``states_seen`` lists the states the polls saw, each once, in order (e.g. ``["STARTING", "RUNNING",
+    "SUCCEEDED"]``). A short state can fall between two polls, so for output that must be the same every time
+    show ``run["JobRunState"]`` (or ``states_seen[-1]``), not the whole list. Nothing is printed. A state AWS
+    may add later is polled like an active one. With ``follow_retries=True`` a FAILED run of a job with
+    MaxRetries is followed into its retry attempts (``<run id>_attempt_<n>``): the result is the last
+    attempt's run, and ``states_seen`` spans all attempts. Raises TimeoutError (with the last state) if it
+    has not finished within ``timeout`` seconds.
     """
     states: list[str] = []
     deadline = time.monotonic() + timeout
@@ -24,10 +33,24 @@ def job_run(glue, job_name: str, run_id: str, *, timeout: float = 600, poll: flo
         if not states or states[-1] != state:
             states.append(state)
         if state in FINAL_JOB_RUN_STATES:
-            return run, states
+            retry = _next_attempt(glue, job_name, run) if follow_retries and state == "FAILED" else None
+            if retry is None:
+                return run, states
+            run_id = retry
+            continue
         if time.monotonic() > deadline:
             raise TimeoutError(f"job run {run_id} of {job_name} is still {state} after {timeout:g} s")
         time.sleep(poll)
+
+
+def _next_attempt(glue, job_name: str, run: dict) -> str | None:
+    """The id of the retry that followed a failed attempt, if the job started one."""
+    for page in glue.get_paginator("get_job_runs").paginate(JobName=job_name):
+        for other in page["JobRuns"]:
+            follows = other.get("PreviousRunId") == run["Id"]
+            if follows and other.get("Attempt", 0) == run.get("Attempt", 0) + 1:
+                return other["Id"]
+    return None
 
 
 def crawler(glue, name: str, *, timeout: float = 600, poll: float = 0.2):

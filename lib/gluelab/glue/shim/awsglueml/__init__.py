@@ -1,0 +1,1 @@
+"""``awsglueml`` for the local Glue runtime: re-exports :mod:`gluelab.glue` (FillMissingValues)."""

@@ -1,0 +1,171 @@
+"""Job bookmarks: the store's entries and rewinds, and runs that read only new S3 objects."""
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from gluelab.glue import bookmarks
+from gluelab.glue.bookmarks import BookmarkRun, BookmarkStore, S3File
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def _files(*names, at=T0, etag="e1"):
+    return [S3File("b", f"in/{n}", 10, at, etag) for n in names]
+
+
+def _run(store, option=bookmarks.ENABLE, run_id="jr_1", job="j"):
+    return BookmarkRun(job, run_id, option, store)
+
+
+def test_enable_reads_only_new_files_and_commit_saves_them():
+    store = BookmarkStore()
+    run1 = _run(store)
+    assert [f.key for f in run1.select("src", _files("a", "b"))] == ["in/a", "in/b"]
+    assert not store.has("j")
+    run1.commit()
+    entry = store.entry("j")
+    assert (entry["Version"], entry["Run"], entry["RunId"], entry["PreviousRunId"]) == (1, 1, "jr_1", "")
+    assert set(json.loads(entry["JobBookmark"])["src"]["files"]) == {"s3://b/in/a", "s3://b/in/b"}
+    run2 = _run(store, run_id="jr_2")
+    assert [f.key for f in run2.select("src", _files("a", "b", "c"))] == ["in/c"]
+    run2.commit()
+    entry = store.entry("j")
+    assert (entry["Version"], entry["Run"], entry["RunId"], entry["PreviousRunId"]) == (2, 2, "jr_2", "jr_1")
+
+
+def test_rewritten_object_is_new_again():
+    store = BookmarkStore()
+    run1 = _run(store)
+    run1.select("src", _files("a", "b"))
+    run1.commit()
+    later = _files("a", at=T0 + timedelta(seconds=5))
+    same_second_new_bytes = [S3File("b", "in/b", 10, T0, "e2")]
+    assert [f.key for f in _run(store, run_id="jr_2").select("src", later + same_second_new_bytes)] == [
+        "in/a", "in/b"]
+
+
+def test_run_without_commit_changes_nothing():
+    store = BookmarkStore()
+    first = _run(store)
+    first.select("src", _files("a"))
+    first.commit()
+    failed = _run(store, run_id="jr_2")
+    assert [f.key for f in failed.select("src", _files("a", "b"))] == ["in/b"]  # never committed
+    assert [f.key for f in _run(store, run_id="jr_3").select("src", _files("a", "b"))] == ["in/b"]
+    assert store.entry("j")["Run"] == 1
+
+
+def test_pause_reads_new_files_without_advancing_and_disable_reads_all():
+    store = BookmarkStore()
+    first = _run(store)
+    first.select("src", _files("a"))
+    first.commit()
+    paused = _run(store, bookmarks.PAUSE, "jr_2")
+    assert [f.key for f in paused.select("src", _files("a", "b"))] == ["in/b"]
+    paused.commit()
+    assert store.entry("j")["Version"] == 1
+    assert [f.key for f in _run(store, run_id="jr_3").select("src", _files("a", "b"))] == ["in/b"]
+    off = _run(store, bookmarks.DISABLE, "jr_4")
+    assert [f.key for f in off.select("src", _files("a", "b"))] == ["in/a", "in/b"]
+    off.commit()
+    assert store.entry("j")["Run"] == 1
+
+
+def test_sources_are_tracked_per_transformation_ctx_and_need_one():
+    store = BookmarkStore()
+    run = _run(store)
+    run.select("orders", _files("a"))
+    run.commit()
+    again = _run(store, run_id="jr_2")
+    assert [f.key for f in again.select("customers", _files("a"))] == ["in/a"]
+    assert [f.key for f in again.select("", _files("a"))] == ["in/a"]  # no ctx: no bookmark
+    assert again.pending() == {"customers": ["s3://b/in/a"]}
+
+
+def test_reset_and_rewind():
+    store = BookmarkStore()
+    for i, names in enumerate((("a",), ("a", "b"), ("a", "b", "c")), start=1):
+        run = _run(store, run_id=f"jr_{i}")
+        run.select("src", _files(*names))
+        run.commit()
+    rewound = store.reset("j", "jr_1")
+    assert rewound["Version"] == 4
+    assert [f.key for f in _run(store, run_id="jr_9").select("src", _files("a", "b", "c"))] == ["in/b", "in/c"]
+    store.reset("j")
+    assert json.loads(store.entry("j")["JobBookmark"]) == {}
+    assert len(_run(store, run_id="jr_10").select("src", _files("a", "b", "c"))) == 3
+    with pytest.raises(KeyError, match="jr_nope"):
+        store.reset("j", "jr_nope")
+
+
+def test_unknown_job_entry_and_bad_option():
+    store = BookmarkStore()
+    assert store.entry("x")["Version"] == 0 and not store.has("x")
+    assert store.reset("x")["Run"] == 0 and not store.has("x")
+    with pytest.raises(ValueError, match="job-bookmark-enable"):
+        BookmarkRun("x", "jr", "on", store)
+    assert bookmarks.new_run_id().startswith("jr_") and len(bookmarks.new_run_id()) == 67
+
+
+# ---- job runs reading S3 through a GlueContext ------------------------------------------------------------
+
+@pytest.fixture
+def source(lab):
+    """A fresh folder of CSV files, a writer for more, and a job name."""
+    import uuid
+
+    bucket, prefix = lab.zones.bucket("raw"), f"b-bookmarks/{uuid.uuid4().hex[:8]}/"
+    s3 = lab.client("s3")
+
+    def add(*names):
+        for n in names:
+            s3.put_object(Bucket=bucket, Key=f"{prefix}{n}.csv", Body=f"id,file\n1,{n}\n2,{n}\n".encode())
+
+    return f"s3://{bucket}/{prefix}", add, f"job-{uuid.uuid4().hex[:8]}"
+
+
+def _job_run(spark, path, job_name, option, run_id, commit=True):
+    """One run of a tiny bookmarked job; returns the files it processed (from the data itself)."""
+    from gluelab.glue import GlueContext, Job
+
+    glue_context = GlueContext(spark.sparkContext)
+    job = Job(glue_context)
+    job.init(job_name, {"JOB_NAME": job_name, "job_bookmark_option": option, "JOB_RUN_ID": run_id})
+    frame = glue_context.create_dynamic_frame.from_options(
+        "s3", {"paths": [path]}, format="csv", format_options={"withHeader": True}, transformation_ctx="src")
+    files = sorted({r["file"] for r in frame.toDF().collect()}) if frame.toDF().columns else []
+    if commit:
+        job.commit()
+    return files
+
+
+def test_bookmarked_runs_process_each_file_once(spark, source):
+    path, add, job = source
+    add("a", "b", "c")
+    assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_1") == ["a", "b", "c"]
+    assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_2") == []  # nothing new
+    add("d", "e")
+    assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_3", commit=False) == ["d", "e"]  # fails before commit
+    assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_4") == ["d", "e"]  # so the retry sees them again
+    entry = bookmarks.STORE.entry(job)
+    assert (entry["Run"], entry["RunId"], entry["PreviousRunId"]) == (3, "jr_4", "jr_2")
+    add("f")
+    assert _job_run(spark, path, job, bookmarks.PAUSE, "jr_5") == ["f"]
+    assert _job_run(spark, path, job, bookmarks.PAUSE, "jr_6") == ["f"]  # paused: not advanced
+    assert _job_run(spark, path, job, bookmarks.DISABLE, "jr_7") == ["a", "b", "c", "d", "e", "f"]
+    assert bookmarks.STORE.entry(job)["Run"] == 3
+    bookmarks.STORE.reset(job)
+    assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_8") == ["a", "b", "c", "d", "e", "f"]
+    assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_9") == []
+
+
+def test_reads_outside_a_job_are_not_bookmarked(spark, source):
+    from gluelab.glue import GlueContext
+
+    path, add, _ = source
+    add("a")
+    glue_context = GlueContext(spark)
+    for _ in range(2):
+        frame = glue_context.create_dynamic_frame.from_options(
+            "s3", {"paths": [path]}, format="csv", format_options={"withHeader": True}, transformation_ctx="src")
+        assert frame.count() == 2
