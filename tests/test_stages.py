@@ -52,3 +52,27 @@ def test_upload_skips_identical_bytes(stage_lab, tmp_path):
 def test_unknown_stage_names_the_known_ones(stage_lab):
     with pytest.raises(ValueError, match="zones, raw"):
         stage_lab.prepare("nope")
+
+
+def test_prepare_customers_catalogues_two_batches_and_a_third_arrives_on_demand(stage_lab):
+    stage_lab.prepare("customers", scale=0.1, seed=7)
+    s3, glue = stage_lab.client("s3"), stage_lab.client("glue")
+    raw = stage_lab.zones.bucket("raw")
+
+    def batches():
+        return sorted(o["Key"].rsplit("/", 1)[1] for o in s3.list_objects_v2(
+            Bucket=raw, Prefix=stages.CUSTOMER_EXPORTS).get("Contents", []))
+
+    assert batches() == ["batch_001.jsonl", "batch_002.jsonl"]
+    customers = glue.get_table(DatabaseName=stage_lab.names.database("customer_db"), Name="customers_raw")["Table"]
+    columns = {c["Name"]: c["Type"] for c in customers["StorageDescriptor"]["Columns"]}
+    assert columns["orders"].startswith("array<struct<") and columns["address"].startswith("struct<")
+    countries = glue.get_table(DatabaseName=stage_lab.names.database("reference_db"), Name="country_codes")["Table"]
+    assert [c["Name"] for c in countries["StorageDescriptor"]["Columns"]] == ["country_name", "iso_code", "region"]
+
+    stages.deliver_customer_batch(stage_lab, 3, scale=0.1, seed=7)
+    assert batches() == ["batch_001.jsonl", "batch_002.jsonl", "batch_003.jsonl"]
+    stage_lab.prepare("customers", scale=0.1, seed=7)   # back to the state the lesson starts from
+    assert batches() == ["batch_001.jsonl", "batch_002.jsonl"]
+    with pytest.raises(ValueError, match="batch must be 1..3"):
+        stages.deliver_customer_batch(stage_lab, 4)

@@ -93,3 +93,67 @@ def _raw(lab, scale, seed):
         for f in sorted(p for p in messy_dir.rglob("*") if p.is_file()):
             lab.upload(f, lab.zones.uri("raw", INTEGRATION_PREFIX, f.relative_to(messy_dir).as_posix()))
 
+
+
+# --- Lessons 05+: customer exports arriving in batches, crawled into the catalog -----------------------------
+
+#: Where the CRM's customer exports land (one JSON-lines file per batch) and the country reference table.
+CUSTOMER_EXPORTS = "crm_exports/customers_raw/"
+COUNTRY_CODES = "reference/country_codes/"
+#: Batches delivered by the "customers" stage; later batches arrive during a lesson (deliver_customer_batch).
+CUSTOMER_BATCHES_AT_START = 2
+CUSTOMER_BATCHES = 3
+CUSTOMER_ROWS_PER_BATCH = 200
+
+
+def _customer_files(scale: float, seed: int, tmp: str) -> Path:
+    rows = max(20, round(CUSTOMER_ROWS_PER_BATCH * scale))
+    synth.generate_customer_batches(tmp, batches=CUSTOMER_BATCHES, rows_per_batch=rows, seed=seed)
+    return Path(tmp)
+
+
+def customer_batch_uri(lab, batch: int) -> str:
+    """The raw-zone URI of customer export batch ``batch`` (1-based)."""
+    return lab.zones.uri("raw", CUSTOMER_EXPORTS, f"batch_{batch:03d}.jsonl")
+
+
+def deliver_customer_batch(lab, batch: int, *, scale: float = 1.0, seed: int = 42) -> str:
+    """Upload customer export batch ``batch`` to the raw zone (what a new delivery from the CRM looks like)."""
+    if not 1 <= batch <= CUSTOMER_BATCHES:
+        raise ValueError(f"batch must be 1..{CUSTOMER_BATCHES}, got {batch}")
+    with tempfile.TemporaryDirectory(prefix="gluelab-customers-") as tmp:
+        files = _customer_files(scale, seed, tmp)
+        return lab.upload(files / "customers" / f"batch_{batch:03d}.jsonl", customer_batch_uri(lab, batch))
+
+
+@stage("customers")
+def _customers(lab, scale, seed):
+    """Lesson 05: customer export batches 1-2 (later batches removed) and the country reference table in the raw
+    zone, catalogued as ``customers_raw`` (database ``<prefix>_customer_db``) and ``country_codes``
+    (``<prefix>_reference_db``) by gluelab's crawler run over boto3 (no crawler resource, nothing billed)."""
+    from . import crawler
+
+    with tempfile.TemporaryDirectory(prefix="gluelab-customers-") as tmp:
+        files = _customer_files(scale, seed, tmp)
+        for batch in range(1, CUSTOMER_BATCHES_AT_START + 1):
+            lab.upload(files / "customers" / f"batch_{batch:03d}.jsonl", customer_batch_uri(lab, batch))
+        lab.upload(files / "reference" / "country_codes.csv",
+                   lab.zones.uri("raw", COUNTRY_CODES, "country_codes.csv"))
+    s3 = lab.client("s3")
+    for batch in range(CUSTOMER_BATCHES_AT_START + 1, CUSTOMER_BATCHES + 1):
+        bucket, key = customer_batch_uri(lab, batch)[len("s3://"):].split("/", 1)
+        s3.delete_object(Bucket=bucket, Key=key)
+    glue = lab.client("glue")
+    # every column of country_codes.csv is text, so no classifier can tell its header from data (AWS's cannot
+    # either): a custom CSV classifier says the header is there, as one would on AWS
+    with_header = {"Name": "csv-with-header", "Delimiter": ",", "QuoteSymbol": '"', "ContainsHeader": "PRESENT"}
+    for database, path, classifier in (("customer_db", CUSTOMER_EXPORTS, None),
+                                       ("reference_db", COUNTRY_CODES, with_header)):
+        name = lab.names.database(database)
+        try:
+            glue.create_database(DatabaseInput={"Name": name})
+        except glue.exceptions.AlreadyExistsException:
+            pass
+        spec = crawler.CrawlerSpec(name=lab.names.resource(f"{database}-stage"), database=name,
+                                   s3_targets=[{"Path": lab.zones.uri("raw", path)}], csv_classifier=classifier)
+        crawler.crawl(spec, glue=glue, s3=s3)
