@@ -39,7 +39,7 @@ test: venv ## unit + contract tests, nbval on notebooks/ and solutions/, exercis
 lab: venv ## start JupyterLab on the lessons
 	$(VENV)/bin/jupyter lab --no-browser --allow-root --notebook-dir=. notebooks/00_welcome.ipynb
 
-bench: venv ## measure start-up and the S3 data plane; writes bench/results.md
+bench: venv ## measure start-up, the S3 data plane, the crawler and Glue jobs; writes bench/results.md
 	$(PY) bench/run.py
 
 notebooks: venv ## re-execute lessons and solutions in place (after a lib change), regenerate exercises
