@@ -103,6 +103,11 @@ def test_aws_backend_refuses_changes_outside_its_prefix(aws_lab):
     names = {b["Name"] for b in s3.list_buckets()["Buckets"]}  # reads are allowed
     assert "someone-elses-bucket" not in names
     glue.create_database(DatabaseInput={"Name": aws_lab.names.database("sales")})
+    # a table lives in a database: the lab owns the tables of its databases, whatever their names
+    glue.create_table(DatabaseName=aws_lab.names.database("sales"), TableInput={"Name": "orders"})
+    glue.delete_table(DatabaseName=aws_lab.names.database("sales"), Name="orders")
+    with pytest.raises(OutsidePrefixError, match="prod_sales"):
+        glue.delete_table(DatabaseName="prod_sales", Name="orders")
     glue.delete_database(Name=aws_lab.names.database("sales"))
 
 

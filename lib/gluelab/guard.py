@@ -57,7 +57,7 @@ def _named_resources(operation: str, params: dict):
                 yield from (v for k, v in value.items() if k.endswith("Name"))
             else:
                 yield value
-        elif lkey == "name" and NAME_IS_RESOURCE.match(operation):
-            yield value
+        elif lkey == "name" and NAME_IS_RESOURCE.match(operation) and "DatabaseName" not in params:
+            yield value  # with a DatabaseName, Name is a table inside that database: the database is checked
         elif key == "DatabaseInput" and isinstance(value, dict):
             yield value.get("Name")
