@@ -160,9 +160,11 @@ class GlueContext(SQLContext):
         return self._frame(df, transformation_ctx, choices, errors)
 
     def create_data_frame_from_options(self, connection_type, connection_options={}, format=None,  # noqa: B006
-                                       format_options={}, transformation_ctx="", **kwargs):  # noqa: B006
+                                       format_options={}, transformation_ctx="",  # noqa: B006
+                                       push_down_predicate="", **kwargs):
         return self.create_dynamic_frame_from_options(connection_type, connection_options, format,
-                                                      format_options, transformation_ctx, **kwargs).toDF()
+                                                      format_options, transformation_ctx, push_down_predicate,
+                                                      **kwargs).toDF()
 
     def create_dynamic_frame_from_catalog(self, database=None, table_name=None, redshift_tmp_dir="",
                                           transformation_ctx="", push_down_predicate="",
@@ -245,7 +247,13 @@ class GlueContext(SQLContext):
         sink.setFormat(format or "json", **(format_options or {}))
         return sink.writeFrame(frame)
 
-    write_from_options = write_dynamic_frame_from_options
+    def write_from_options(self, frame_or_dfc, connection_type="s3", connection_options={}, format={},  # noqa: B006
+                           format_options={}, transformation_ctx="", **kwargs):  # noqa: B006
+        """:meth:`write_dynamic_frame_from_options` under the other name and parameters Glue offers (what
+        ``DynamicFrame.write`` calls): ``frame_or_dfc``, ``format`` defaulting to ``{}`` (no format: JSON) and
+        keyword options such as ``accumulator_size``, which has no effect here."""
+        return self.write_dynamic_frame_from_options(frame_or_dfc, connection_type, connection_options,
+                                                     format or None, format_options, transformation_ctx)
 
     def write_dynamic_frame_from_catalog(self, frame, database=None, table_name=None, redshift_tmp_dir="",
                                          transformation_ctx="", additional_options={}, catalog_id=None,  # noqa: B006
@@ -355,11 +363,15 @@ class DynamicFrameReader:
 class DataFrameReader(DynamicFrameReader):
     """``glueContext.create_data_frame``: the same sources, as Spark DataFrames."""
 
-    def from_options(self, *args, **kwargs):
-        return super().from_options(*args, **kwargs).toDF()
+    def from_options(self, connection_type, connection_options={}, format=None, format_options={},  # noqa: B006
+                     transformation_ctx="", push_down_predicate="", **kwargs):
+        return super().from_options(connection_type, connection_options, format, format_options,
+                                    transformation_ctx, push_down_predicate, **kwargs).toDF()
 
-    def from_catalog(self, *args, **kwargs):
-        return super().from_catalog(*args, **kwargs).toDF()
+    def from_catalog(self, database=None, table_name=None, redshift_tmp_dir="", transformation_ctx="",
+                     push_down_predicate="", additional_options={}, catalog_id=None, **kwargs):  # noqa: B006
+        return super().from_catalog(database, table_name, redshift_tmp_dir, transformation_ctx,
+                                    push_down_predicate, additional_options, catalog_id, **kwargs).toDF()
 
 
 class DynamicFrameWriter:
@@ -383,11 +395,15 @@ class DynamicFrameWriter:
 class DataFrameWriter(DynamicFrameWriter):
     """``glueContext.write_data_frame``: writes Spark DataFrames the same way."""
 
-    def from_options(self, frame, *args, **kwargs):
-        return super().from_options(self._glue_context._frame(frame), *args, **kwargs)
+    def from_options(self, frame, connection_type="s3", connection_options={}, format=None,  # noqa: B006
+                     format_options={}, transformation_ctx=""):  # noqa: B006
+        return super().from_options(self._glue_context._frame(frame), connection_type, connection_options,
+                                    format, format_options, transformation_ctx)
 
-    def from_catalog(self, frame, *args, **kwargs):
-        return super().from_catalog(self._glue_context._frame(frame), *args, **kwargs)
+    def from_catalog(self, frame, database=None, table_name=None, redshift_tmp_dir="", transformation_ctx="",
+                     additional_options={}, catalog_id=None, **kwargs):  # noqa: B006
+        return super().from_catalog(self._glue_context._frame(frame), database, table_name, redshift_tmp_dir,
+                                    transformation_ctx, additional_options, catalog_id, **kwargs)
 
 
 class DataSource:
@@ -444,8 +460,10 @@ class DataSink:
 
     def writeFrame(self, dynamic_frame, info=""):
         """Write (append) the frame, then update the catalog when ``enableUpdateCatalog`` is set."""
+        from .dynamicframe import DynamicFrame
+
         frame = dynamic_frame
-        if not hasattr(frame, "toDF"):
+        if not isinstance(frame, DynamicFrame):
             raise TypeError(f"writeFrame needs a DynamicFrame, got {type(frame).__name__} "
                             f"(use DynamicFrame.fromDF(df, glueContext, name) for a DataFrame)")
         _refuse_choices(frame)

@@ -65,7 +65,7 @@ class Job:
         self._run: bookmarks.BookmarkRun | None = None
         self.name: str | None = None
 
-    def init(self, job_name: str, args: dict | None = None) -> None:
+    def init(self, job_name: str, args: dict | None = {}) -> None:  # noqa: B006 (Glue's default, not mutated)
         """Start the run: load the job's bookmark according to ``--job-bookmark-option``."""
         if not job_name:
             raise ValueError("Job.init needs the job's name, e.g. job.init(args['JOB_NAME'], args)")
