@@ -24,7 +24,8 @@ Hooks installed here:
 * Job actions moto lacks, answered at moto's Glue dispatch (``GLUE_ACTIONS``): ``batch_stop_job_run``
   (SuccessfulSubmissions / Errors as on AWS), ``get_job_bookmark`` and ``reset_job_bookmark`` (from the
   process's bookmark store, ``gluelab.glue.bookmarks.STORE``; EntityNotFoundException for an unknown job or a
-  job without a bookmark) and ``update_job`` (replaces the whole definition, as AWS does).
+  job without a bookmark; ``delete_job`` deletes the job's bookmark too) and ``update_job`` (replaces the whole
+  definition, as AWS does).
 * ``glue.register_schema_version`` (and ``create_schema``): the Schema Registry enforces the schema's
   Compatibility (NONE, DISABLED, BACKWARD[_ALL], FORWARD[_ALL], FULL[_ALL]) for AVRO and JSON with the rules of
   ``gluelab.registry``; an incompatible version is stored with Status FAILURE and never becomes the latest.
@@ -831,6 +832,16 @@ def _reset_job_bookmark(response: GlueResponse) -> dict:
         return {"JobBookmarkEntry": store.reset(name, params.get("RunId"))}
     except KeyError as exc:  # a RunId that is not a committed run of this job
         raise _glue_exc.EntityNotFoundException(str(exc.args[0]) if exc.args else str(exc)) from None
+
+
+@hook(GlueBackend, "delete_job", ("name",))
+def _delete_job(original, backend: GlueBackend, name: str):
+    """DeleteJob: as on AWS, the job's bookmark is deleted with it (a job re-created with the same name starts
+    with none)."""
+    original(backend, name)
+    store = bookmark_store()
+    if store is not None:
+        store.forget(name)
 
 
 GLUE_ACTIONS["get_job_bookmark"] = _get_job_bookmark
