@@ -23,7 +23,8 @@ import json
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .types import (choice_alternatives, choice_column, choice_kind_of, choice_type, join_path, slot_name)
+from .types import (choice_alternatives, choice_column, choice_kind_of, choice_type, join_path, python_kind,
+                    slot_name)
 
 _INT_RE = r"^\s*[+-]?\d+\s*$"
 _NUM_RE = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
@@ -86,21 +87,11 @@ _ELEM = "\x00[]"  # path step for "element of an array" in the collected (path, 
 
 
 def _json_kind(value):
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "int" if -2**31 <= value < 2**31 else "long"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "struct"
-    if isinstance(value, list):
-        return "array"
-    return "string"
+    """The Glue kind of a parsed JSON value; whole numbers that fit 32 bits are ``int``, as Glue reads them."""
+    kind = python_kind(value)
+    if kind == "long" and -2**31 <= value < 2**31:
+        return "int"
+    return kind
 
 
 def _collect_kinds(value, path, out: dict):
