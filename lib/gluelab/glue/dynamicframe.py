@@ -125,11 +125,17 @@ class _Stage:
         return {_STAGE: self.index, "transformation": self.name, "transformation_ctx": self.ctx,
                 "info": self.info, "reason": reason, "record": record_json(rec)}
 
-    def run(self, batch):
-        """``(output batch, error dicts)`` for one input batch."""
+    def run(self, batch, records=None):
+        """``(output batch, error dicts, output records or None)`` for one input batch.
+
+        ``records`` are the batch's rows already decoded (what a filter just before this stage kept), so a
+        filter followed by a map converts each row to Python once, not twice; None means decode the batch.
+        (A filter function is meant to read its record: one that changes it passes the change on to the map.)
+        """
         import pyarrow as pa
 
-        records = self.in_codec.decode(batch.to_pylist())
+        if records is None:
+            records = self.in_codec.decode(batch.to_pylist())
         errors, fn = [], self.fn
         if self.kind == "filter":
             mask = []
@@ -139,7 +145,8 @@ class _Stage:
                 except Exception as exc:  # noqa: BLE001 - the record goes to the error frame
                     mask.append(False)
                     errors.append(self._error(batch, i, _reason(exc)))
-            return batch.filter(pa.array(mask, pa.bool_())), errors
+            kept = [rec for rec, keep in zip(records, mask) if keep]
+            return batch.filter(pa.array(mask, pa.bool_())), errors, kept
         outs, where, encode = [], [], self.out_codec.encode
         for i, rec in enumerate(records):
             try:
@@ -161,7 +168,7 @@ class _Stage:
                 except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
                     errors.append(self._error(batch, i, self._diagnose(out, exc)))
             arr = pa.array(good, type=self.out_struct)
-        return pa.RecordBatch.from_struct_array(arr), errors
+        return pa.RecordBatch.from_struct_array(arr), errors, None
 
     def _diagnose(self, out, exc):
         import pyarrow as pa
@@ -187,11 +194,11 @@ def _pipeline(stages, final_arrow):
         err_type = pa.struct([pa.field(_STAGE, pa.int32()), *[pa.field(f.name, pa.string())
                                                              for f in ERROR_SCHEMA.fields]])
         for batch in batches:
-            errors, current = [], batch
+            errors, current, records = [], batch, None
             for stage in stages:
                 if current.num_rows == 0:
                     break
-                current, errs = stage.run(current)
+                current, errs, records = stage.run(current, records)
                 errors += errs
             if current.num_rows:
                 cols = [current.column(i) for i in range(current.num_columns)]
@@ -371,10 +378,11 @@ class DynamicFrame:
         if self._pipe is not None:
             base, stages, _ = self._pipe
             batch = _local_batch(base.limit(SAMPLE_SIZE))
+            records = None
             for stage in stages:
                 if batch.num_rows == 0:
                     break
-                batch, _ = stage.run(batch)
+                batch, _, records = stage.run(batch, records)
         else:
             batch = _local_batch(self._df.limit(SAMPLE_SIZE))
         return RecordCodec(self._df.schema, self._choices).decode(batch.to_pylist())
