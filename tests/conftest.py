@@ -37,3 +37,25 @@ def spark(endpoint):
     from gluelab import spark as gluelab_spark
 
     return gluelab_spark.session(endpoint_url=endpoint)
+
+
+@pytest.fixture
+def make_job(lab):
+    """``make_job(name, source, command, python_version, **job_kwargs)``: upload the script text to the lab's
+    scripts zone and create a Glue job running it; returns the job's name. The jobs are deleted afterwards."""
+    glue, s3 = lab.client("glue"), lab.client("s3")
+    made = []
+
+    def make(name, source, command, python_version, **job_kwargs):
+        key = f"jobs/{name}.py"
+        s3.put_object(Bucket=lab.zones.bucket("scripts"), Key=key, Body=source.encode())
+        job_name = lab.names.resource(name)
+        glue.create_job(Name=job_name, Role="arn:aws:iam::123456789012:role/glue",
+                        Command={"Name": command, "ScriptLocation": lab.zones.uri("scripts", key),
+                                 "PythonVersion": python_version}, **job_kwargs)
+        made.append(job_name)
+        return job_name
+
+    yield make
+    for name in made:
+        glue.delete_job(JobName=name)

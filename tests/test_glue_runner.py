@@ -26,24 +26,11 @@ def log_lines(lab, group, run_id):
 
 
 @pytest.fixture
-def etl_job(lab, spark):
-    """Create a glueetl job from script text; returns its name. Jobs are deleted afterwards."""
-    glue, s3 = lab.client("glue"), lab.client("s3")
-    made = []
-
+def etl_job(make_job, spark):
+    """Create a glueetl job (Glue 4.0) from script text; returns its name. Jobs are deleted afterwards."""
     def make(name, source, **job_kwargs):
-        key = f"jobs/{name}.py"
-        s3.put_object(Bucket=lab.zones.bucket("scripts"), Key=key, Body=source.encode())
-        job_name = lab.names.resource(name)
-        glue.create_job(Name=job_name, Role="arn:aws:iam::123456789012:role/glue", GlueVersion="4.0",
-                        Command={"Name": "glueetl", "ScriptLocation": lab.zones.uri("scripts", key),
-                                 "PythonVersion": "3"}, **job_kwargs)
-        made.append(job_name)
-        return job_name
-
-    yield make
-    for name in made:
-        glue.delete_job(JobName=name)
+        return make_job(name, source, "glueetl", "3", **{"GlueVersion": "4.0", **job_kwargs})
+    return make
 
 
 def test_plain_spark_script_writes_parquet_to_s3(lab, spark, etl_job):

@@ -19,24 +19,11 @@ def wait_for_run(glue, job, run_id, timeout=30):
 
 
 @pytest.fixture
-def shell_job(lab):
+def shell_job(make_job):
     """Create a Python shell job from script text; returns its name."""
-    glue, s3 = lab.client("glue"), lab.client("s3")
-    made = []
-
     def make(name, source, **job_kwargs):
-        key = f"jobs/{name}.py"
-        s3.put_object(Bucket=lab.zones.bucket("scripts"), Key=key, Body=source.encode())
-        job_name = lab.names.resource(name)
-        glue.create_job(Name=job_name, Role="arn:aws:iam::123456789012:role/glue",
-                        Command={"Name": "pythonshell", "ScriptLocation": lab.zones.uri("scripts", key),
-                                 "PythonVersion": "3.9"}, **job_kwargs)
-        made.append(job_name)
-        return job_name
-
-    yield make
-    for name in made:
-        glue.delete_job(JobName=name)
+        return make_job(name, source, "pythonshell", "3.9", **job_kwargs)
+    return make
 
 
 def test_moto_is_the_pinned_version():
