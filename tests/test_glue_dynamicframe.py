@@ -168,6 +168,15 @@ def test_filter_keeps_true_and_sends_raising_records_to_errors(people):
     assert out.count() + 1 + out.stageErrorsCount() == people.count()
 
 
+@pytest.mark.parametrize("keep", [lambda r: r["id"] % 2, lambda r: "yes" if r["id"] % 2 else "",
+                                  lambda r: True if r["id"] % 2 else None])
+def test_filter_keeps_records_by_python_truthiness(spark, keep):
+    frame = DynamicFrame(spark.createDataFrame([(i,) for i in range(1, 7)], "id long"), None)
+    out = frame.filter(keep).map(lambda r: {"id": r["id"], "half": r["id"] // 2})
+    assert [(r["id"], r["half"]) for r in rows(out)] == [(1, 0), (3, 1), (5, 2)]
+    assert out.errorsCount() == 0
+
+
 def test_errors_accumulate_along_a_chain(people):
     m = people.map(lambda r: {**r, "inv": 10 // (r["id"] - 1)})          # id 1 fails
     f = m.filter(lambda r: r["tags"][0] != "zz")                          # bob ([]) and cy (None) fail

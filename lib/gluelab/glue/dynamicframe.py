@@ -30,6 +30,7 @@ import datetime
 import decimal
 import json
 from functools import reduce
+from itertools import compress
 
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -131,44 +132,74 @@ class _Stage:
         ``records`` are the batch's rows already decoded (what a filter just before this stage kept), so a
         filter followed by a map converts each row to Python once, not twice; None means decode the batch.
         (A filter function is meant to read its record: one that changes it passes the change on to the map.)
+        The whole batch first goes through in one pass; only a batch where some record fails is gone through
+        again record by record, to send exactly the failing ones to the error records.
         """
         import pyarrow as pa
 
         if records is None:
             records = self.in_codec.decode(batch.to_pylist())
-        errors, fn = [], self.fn
+        fn = self.fn
         if self.kind == "filter":
-            mask = []
-            for i, rec in enumerate(records):
-                try:
-                    mask.append(bool(fn(rec)))
-                except Exception as exc:  # noqa: BLE001 - the record goes to the error frame
-                    mask.append(False)
-                    errors.append(self._error(batch, i, _reason(exc)))
-            kept = [rec for rec, keep in zip(records, mask) if keep]
-            return batch.filter(pa.array(mask, pa.bool_())), errors, kept
-        outs, where, encode = [], [], self.out_codec.encode
+            try:
+                mask = list(map(fn, records))
+            except Exception:  # noqa: BLE001 - some record fails: find which, one by one
+                return self._filter_each(batch, records)
+            try:
+                keep = pa.array(mask, pa.bool_())
+            except (pa.ArrowException, TypeError):  # truthy values that are not bools
+                mask = [bool(m) for m in mask]
+                keep = pa.array(mask, pa.bool_())
+            if keep.null_count:  # None is falsy
+                mask = [bool(m) for m in mask]
+                keep = pa.array(mask, pa.bool_())
+            return batch.filter(keep), [], list(compress(records, mask))
+        codec = self.out_codec
+        try:
+            if codec.plain:  # only the field names to check: at C speed over the batch
+                outs = list(map(fn, records))
+                fits = all(map(codec.field_names.issuperset, outs))
+            else:
+                outs, fits = list(map(codec.encode, map(fn, records))), True
+            arr = pa.array(outs, type=self.out_struct) if fits else None
+        except Exception:  # noqa: BLE001 - some record fails: find which, one by one
+            arr = None
+        if arr is None or arr.null_count:  # a failure, or a function that returned None
+            return self._map_each(batch, records)
+        return pa.RecordBatch.from_struct_array(arr), [], None
+
+    def _filter_each(self, batch, records):
+        import pyarrow as pa
+
+        errors, mask, fn = [], [], self.fn
+        for i, rec in enumerate(records):
+            try:
+                mask.append(bool(fn(rec)))
+            except Exception as exc:  # noqa: BLE001 - the record goes to the error frame
+                mask.append(False)
+                errors.append(self._error(batch, i, _reason(exc)))
+        return batch.filter(pa.array(mask, pa.bool_())), errors, list(compress(records, mask))
+
+    def _map_each(self, batch, records):
+        import pyarrow as pa
+
+        errors, good, fn, encode = [], [], self.fn, self.out_codec.encode
         for i, rec in enumerate(records):
             try:
                 out = fn(rec)
                 if out is None:
                     raise TypeError("the map function returned None instead of a record")
-                outs.append(encode(out))
-                where.append(i)
+                out = encode(out)
             except Exception as exc:  # noqa: BLE001 - the record goes to the error frame
                 errors.append(self._error(batch, i, _reason(exc)))
-        try:
-            arr = pa.array(outs, type=self.out_struct)
-        except (pa.ArrowException, TypeError, ValueError, OverflowError):
-            good = []
-            for i, out in zip(where, outs):
-                try:
-                    pa.array([out], type=self.out_struct)
-                    good.append(out)
-                except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
-                    errors.append(self._error(batch, i, self._diagnose(out, exc)))
-            arr = pa.array(good, type=self.out_struct)
-        return pa.RecordBatch.from_struct_array(arr), errors, None
+                continue
+            try:
+                pa.array([out], type=self.out_struct)
+            except (pa.ArrowException, TypeError, ValueError, OverflowError) as exc:
+                errors.append(self._error(batch, i, self._diagnose(out, exc)))
+                continue
+            good.append(out)
+        return pa.RecordBatch.from_struct_array(pa.array(good, type=self.out_struct)), errors, None
 
     def _diagnose(self, out, exc):
         import pyarrow as pa
@@ -212,14 +243,44 @@ def _pipeline(stages, final_arrow):
 
 
 def _local_batch(df):
-    """The first rows of ``df`` as one Arrow RecordBatch (driver side)."""
-    import pyarrow as pa
+    """The rows of ``df`` (a few: a sample, what ``show`` prints) as one Arrow RecordBatch on the driver.
 
-    table = df.toArrow().combine_chunks()
-    batches = table.to_batches()
-    if batches:
-        return batches[0]
-    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in table.schema], schema=table.schema)
+    ``collect()`` plus PySpark's own Row-to-Arrow conversion: for a ``limit`` this runs one short Spark job,
+    where ``toArrow()`` runs the limit as a shuffle into one partition, twice the time for a hundred rows.
+    """
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    rows = df.collect()
+    if rows:
+        try:
+            from pyspark.sql.conversion import LocalDataToArrowConversion
+        except ImportError:  # another PySpark: the slower route
+            table = df.toArrow()
+        else:
+            table = LocalDataToArrowConversion.convert(rows, df.schema, False)
+        batches = table.combine_chunks().to_batches()
+        if batches:
+            return batches[0]
+    schema = to_arrow_schema(df.schema, timezone="UTC")
+    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)
+
+
+class _Lazy:
+    """A DataFrame built on first use: the error records of a Python stage, which most jobs never ask for
+    (building a DataFrame costs a round trip to the JVM and an analysis)."""
+
+    def __init__(self, build):
+        self._build, self._df = build, None
+
+    def get(self):
+        if self._df is None:
+            self._df = self._build()
+        return self._df
+
+
+def _built(part):
+    return part.get() if isinstance(part, _Lazy) else part
 
 
 # ----------------------------------------------------------------------------------------------- the frame
@@ -347,7 +408,7 @@ class DynamicFrame:
     def _all_errors(self):
         if not self._error_parts:
             return self._spark.createDataFrame([], ERROR_SCHEMA)
-        return reduce(lambda a, b: a.unionByName(b), self._error_parts)
+        return reduce(lambda a, b: a.unionByName(b), [_built(p) for p in self._error_parts])
 
     def errorsCount(self):
         """Number of error records up to and including this stage."""
@@ -355,7 +416,7 @@ class DynamicFrame:
 
     def stageErrorsCount(self):
         """Number of error records the transformation that made this frame produced."""
-        return self._stage_errors.count() if self._stage_errors is not None else 0
+        return _built(self._stage_errors).count() if self._stage_errors is not None else 0
 
     def assertErrorThreshold(self):
         """Raise :class:`ErrorThresholdExceeded` when this stage's or the total error count is over its
@@ -412,10 +473,9 @@ class DynamicFrame:
                                       + [T.StructField(_ERR, _WRAP_ERROR, True)])
         wrapped = base.mapInArrow(_pipeline(stages, stage.out_arrow), wrapped_schema)
         good = wrapped.where(F.col(_ERR).isNull()).drop(_ERR)
-        all_errors = wrapped.where(F.col(_ERR).isNotNull()).select(
-            *[F.col(f"{_ERR}.{f.name}").alias(f.name) for f in ERROR_SCHEMA.fields])
-        stage_errors = wrapped.where(F.col(f"{_ERR}.{_STAGE}") == stage.index).select(
-            *[F.col(f"{_ERR}.{f.name}").alias(f.name) for f in ERROR_SCHEMA.fields])
+        errors = [F.col(f"{_ERR}.{f.name}").alias(f.name) for f in ERROR_SCHEMA.fields]
+        all_errors = _Lazy(lambda: wrapped.where(F.col(_ERR).isNotNull()).select(*errors))
+        stage_errors = _Lazy(lambda: wrapped.where(F.col(f"{_ERR}.{_STAGE}") == stage.index).select(*errors))
         frame = DynamicFrame(good, self.glue_ctx, self.name, choices=out_choices)
         frame._error_parts = tuple(base_parts) + (all_errors,)
         frame._stage_errors = stage_errors

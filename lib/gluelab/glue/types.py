@@ -584,6 +584,10 @@ class RecordCodec:
         self.choices = frozenset(choices)
         self._decode = _decoder(schema, self.choices, ())
         self._encode = _encoder(schema, self.choices, ())
+        #: the schema's top-level field names; when ``plain``, no value needs converting, so checking a
+        #: record (a dict) is only ``field_names.issuperset(record)``, which can run over a whole batch at once
+        self.field_names = frozenset(schema.fieldNames())
+        self.plain = not any(_encoder(f.dataType, self.choices, (f.name,)) for f in schema.fields)
 
     def decode(self, records: list) -> list:
         if self._decode is not None:
