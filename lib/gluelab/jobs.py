@@ -1,0 +1,126 @@
+"""Glue jobs from a notebook: deploy a script, run it and read how the run went.
+
+A lesson teaches ``create_job`` and ``start_job_run`` once, with every setting explained; after that, notebooks
+deploy and run jobs with these helpers, so the same few boto3 calls are not written again in every notebook.
+They work the same on both backends (``lab.client("glue")`` is moto locally, AWS Glue on the aws backend):
+
+- :func:`deploy`: upload a script to the lab's scripts bucket and (re-)create a ``glueetl`` job running it,
+  with its bookmark reset, so a re-run of a notebook starts from a clean state;
+- :func:`run`: start a run, wait until it ends (Glue has no waiter for job runs), print its state and cost;
+- :func:`log_lines`: what a run wrote to CloudWatch Logs (``/aws-glue/jobs/output`` or ``/aws-glue/jobs/error``,
+  one stream per run, named by the run id);
+- :func:`bookmarked_files`: the files a job's bookmark has recorded, per ``transformation_ctx``;
+- :func:`edit_script`: replace pieces of a script's text, failing when a piece is not there;
+- :func:`customer_script`: the guide's ``glue_etl_job.py`` with its bugs fixed (lesson 05), shipped with gluelab
+  as ``gluelab/scripts/glue_etl_job.py``.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+from . import cost, waiting
+
+__all__ = ["bookmarked_files", "customer_script", "deploy", "edit_script", "log_lines", "run"]
+
+#: The settings :func:`deploy` gives a job unless told otherwise: the smallest Spark job (2 x G.1X), a
+#: 10-minute timeout so a stuck run stops costing, no retries (a bug fails every attempt) and one run at a time
+#: (two bookmarked runs at once would both process the same new files).
+JOB_DEFAULTS = {"GlueVersion": "4.0", "WorkerType": "G.1X", "NumberOfWorkers": 2, "Timeout": 10, "MaxRetries": 0,
+                "ExecutionProperty": {"MaxConcurrentRuns": 1}}
+
+
+def customer_script() -> str:
+    """The text of lesson 05's job script: the guide's ``glue_etl_job.py`` with each fix marked ``FIX``."""
+    return resources.files("gluelab").joinpath("scripts", "glue_etl_job.py").read_text(encoding="utf-8")
+
+
+def edit_script(script: str, *replacements: tuple[str, str]) -> str:
+    """``script`` with each ``(old, new)`` replaced, in order.
+
+    Raises ValueError naming ``old`` when it is not in the text: a typo in an edit must not go unnoticed and
+    deploy the script unchanged.
+    """
+    for old, new in replacements:
+        if old not in script:
+            raise ValueError(f"not in the script: {old!r}")
+        script = script.replace(old, new)
+    return script
+
+
+def deploy(lab, name: str, script: str, key: str, *, bookmarks: bool = True, **default_arguments: str) -> dict:
+    """(Re-)create the ``glueetl`` job ``name`` running ``script``; return the job as ``get_job`` shows it.
+
+    The script is uploaded to the lab's scripts bucket under ``key``. An existing job of that name is deleted
+    first and the new job's bookmark reset, so its first run reads everything. ``default_arguments`` (e.g.
+    ``**{"--output_path": uri}``) become the job's DefaultArguments, with ``--job-bookmark-option`` set to
+    ``job-bookmark-enable`` (or ``-disable`` with ``bookmarks=False``); the other settings are
+    :data:`JOB_DEFAULTS`.
+    """
+    glue = lab.client("glue")
+    compile(script, key, "exec")  # a syntax error shows here, not in a failed run
+    uri = lab.zones.uri("scripts", key)
+    lab.put_bytes(uri, script.encode())
+    try:
+        glue.delete_job(JobName=glue.get_job(JobName=name)["Job"]["Name"])
+    except glue.exceptions.EntityNotFoundException:
+        pass
+    option = "job-bookmark-enable" if bookmarks else "job-bookmark-disable"
+    glue.create_job(Name=name, Role=lab.ensure_glue_role(),
+                    Command={"Name": "glueetl", "ScriptLocation": uri, "PythonVersion": "3"},
+                    DefaultArguments={"--job-bookmark-option": option, **default_arguments}, **JOB_DEFAULTS)
+    try:
+        glue.reset_job_bookmark(JobName=name)
+    except glue.exceptions.EntityNotFoundException:  # AWS: a new job has no bookmark yet
+        pass
+    return glue.get_job(JobName=name)["Job"]
+
+
+def run(lab, name: str, *, timeout: float = 900, **arguments: str) -> dict:
+    """Start a run of job ``name``, wait until it ends and return it (the ``JobRun`` dict of ``get_job_run``).
+
+    ``arguments`` are the run's Arguments: they are added to the job's DefaultArguments and override those of
+    the same name, for this run only. Prints the final state and the run's cost, and the ErrorMessage of a run
+    that failed. Raises TimeoutError when the run has not ended after ``timeout`` seconds.
+    """
+    glue = lab.client("glue")
+    run_id = glue.start_job_run(JobName=name, Arguments=arguments)["JobRunId"]
+    job_run, _ = waiting.job_run(glue, name, run_id, timeout=timeout)
+    print("state:", job_run["JobRunState"], "| cost:", cost.run_cost(job_run))
+    if job_run.get("ErrorMessage"):
+        print("ErrorMessage:", job_run["ErrorMessage"])
+    return job_run
+
+
+def log_lines(lab, job_run: dict, group: str = "/aws-glue/jobs/output") -> list[str]:
+    """The messages ``job_run`` wrote to the log group ``group`` (the stream named by the run id), oldest first.
+
+    A run that wrote nothing to that group has no stream there: the answer is then ``[]``.
+    """
+    logs = lab.client("logs")
+    lines, kwargs = [], {"logGroupName": group, "logStreamName": job_run["Id"], "startFromHead": True}
+    while True:
+        try:
+            page = logs.get_log_events(**kwargs)
+        except logs.exceptions.ResourceNotFoundException:
+            return lines
+        lines += [event["message"] for event in page["events"]]
+        if not page["events"] or page.get("nextForwardToken") in (None, kwargs.get("nextToken")):
+            return lines
+        kwargs["nextToken"] = page["nextForwardToken"]
+
+
+def bookmarked_files(lab, name: str) -> dict[str, list[str] | None]:
+    """The files job ``name``'s bookmark has recorded, per ``transformation_ctx`` (file names only, sorted).
+
+    An empty dict when the bookmark is new or was reset. The bookmark's text is the service's own: the local
+    runtime's lists the files, AWS Glue's keeps timestamps instead, and for those sources the value is None.
+    """
+    glue = lab.client("glue")
+    try:
+        entry = glue.get_job_bookmark(JobName=name)["JobBookmarkEntry"]
+    except glue.exceptions.EntityNotFoundException:  # AWS: no run has committed a bookmark yet
+        return {}
+    bookmark = json.loads(entry.get("JobBookmark") or "{}")
+    return {ctx: sorted(uri.rsplit("/", 1)[1] for uri in state["files"]) if "files" in state else None
+            for ctx, state in sorted(bookmark.items()) if isinstance(state, dict)}
