@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from gluelab import cost, hooks, waiting
+from gluelab import cost, hooks, jobs, waiting
 from gluelab.glue import runner
 
 
@@ -20,9 +20,7 @@ def wait(glue, job, run_id, **kwargs):
 
 
 def log_lines(lab, group, run_id):
-    logs = lab.client("logs")
-    events = logs.get_log_events(logGroupName=group, logStreamName=run_id, startFromHead=True)["events"]
-    return [e["message"] for e in events]
+    return jobs.log_lines(lab, {"Id": run_id}, group)
 
 
 @pytest.fixture
@@ -505,3 +503,28 @@ def test_waiting_follows_every_job_run_state_to_the_end(states):
 def test_waiting_times_out_on_a_run_that_stays_active():
     with pytest.raises(TimeoutError, match="jr_1 of job is still STOPPING"):
         waiting.job_run(ScriptedGlue(["RUNNING", "STOPPING"]), "job", "jr_1", timeout=0.05, poll=0.01)
+
+
+def test_a_runs_cached_csv_parse_is_released_when_it_ends(lab, spark, make_job):
+    """A CSV read caches its parse (to find malformed rows); the cache must not outlive the run."""
+    source = lab.zones.uri("raw", "runner_cache/in/")
+    lab.delete_prefix(source)
+    lab.put_bytes(source + "a.csv", b"id,name\n1,ann\n2,bob,extra\n")
+    script = (
+        "import sys\n"
+        "from awsglue.context import GlueContext\n"
+        "from awsglue.utils import getResolvedOptions\n"
+        "from pyspark.context import SparkContext\n"
+        "args = getResolvedOptions(sys.argv, ['source'])\n"
+        "ctx = GlueContext(SparkContext())\n"
+        "frame = ctx.create_dynamic_frame.from_options('s3', {'paths': [args['source']]}, format='csv',\n"
+        "                                              format_options={'withHeader': True})\n"
+        "print(frame.count(), frame.errorsCount())\n")
+    name = make_job("runner-cache", script, "glueetl", "3")
+    glue = lab.client("glue")
+    cached_before = spark.sparkContext._jsc.getPersistentRDDs().size()
+    run_id = glue.start_job_run(JobName=name, Arguments={"--source": source})["JobRunId"]
+    run, _ = wait(glue, name, run_id)
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    assert log_lines(lab, "/aws-glue/jobs/output", run_id) == ["1 1"]
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached_before

@@ -26,10 +26,12 @@ registered. ``purge_s3_path`` / ``purge_table`` delete objects older than ``rete
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import sys
+import threading
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -621,7 +623,7 @@ def _read_csv(spark, s3, files: list, options: dict, with_file: bool):
               .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", _CORRUPT).csv(uris)
               .select("*", _decoded_file()))
     # Cached: Spark only fills the corrupt-record column reliably when every column is parsed.
-    parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+    parsed = _persist(parsed)
     good = parsed.where(F.col(_CORRUPT).isNull()).drop(_CORRUPT)
     if not with_file:
         good = good.drop(_FILE)
@@ -634,6 +636,37 @@ def _read_csv(spark, s3, files: list, options: dict, with_file: bool):
         F.col(_FILE).alias("source_file"))
     df, choices = csv_frame(good)
     return df, frozenset(choices), errors
+
+
+_OWNED = threading.local()
+
+
+def _persist(df: DataFrame) -> DataFrame:
+    """``df`` persisted; inside :func:`released_after`, on the same thread, it is unpersisted when that ends."""
+    df = df.persist(StorageLevel.MEMORY_AND_DISK)
+    owned = getattr(_OWNED, "frames", None)
+    if owned is not None:
+        owned.append(df)
+    return df
+
+
+@contextlib.contextmanager
+def released_after():
+    """Unpersist, on leaving, what reads on this thread cached meanwhile (CSV reads keep their parse cached).
+
+    A job run uses it: the script's frames die with the run, so their cache must not outlive it on a Spark that
+    the notebook and later runs share. Outside a run the cache lives as long as the session, like a
+    ``df.cache()`` of one's own.
+    """
+    outer = getattr(_OWNED, "frames", None)
+    _OWNED.frames = []
+    try:
+        yield
+    finally:
+        for df in _OWNED.frames:
+            with contextlib.suppress(Exception):  # the session may already be gone
+                df.unpersist()
+        _OWNED.frames = outer
 
 
 def _regex_escape(text: str) -> str:

@@ -178,6 +178,8 @@ def _supervise(code, argv, sc, filename, group, t0, timeout_seconds, stop, setup
     control = _ScriptControl()
     outcome: dict = {}
 
+    from .context import released_after
+
     def script() -> None:
         ident = threading.get_ident()
         stdout.capture(ident)
@@ -188,8 +190,9 @@ def _supervise(code, argv, sc, filename, group, t0, timeout_seconds, stop, setup
                 sc.addJobTag(group)
                 if setup is not None:  # in the script's thread: its output goes to the run's logs too
                     setup()
-                exec(code, {"__name__": "__main__", "__file__": filename, "__builtins__": builtins,
-                            "__doc__": None})
+                with released_after():  # what the script cached goes with it
+                    exec(code, {"__name__": "__main__", "__file__": filename, "__builtins__": builtins,
+                                "__doc__": None})
             except BaseException as exc:  # the script's own outcome, whatever it is
                 outcome["exc"] = exc
             finally:
