@@ -222,8 +222,6 @@ def _pipeline(stages, final_arrow):
     def run(batches):
         import pyarrow as pa
 
-        err_type = pa.struct([pa.field(_STAGE, pa.int32()), *[pa.field(f.name, pa.string())
-                                                             for f in ERROR_SCHEMA.fields]])
         for batch in batches:
             errors, current, records = [], batch, None
             for stage in stages:
@@ -233,11 +231,11 @@ def _pipeline(stages, final_arrow):
                 errors += errs
             if current.num_rows:
                 cols = [current.column(i) for i in range(current.num_columns)]
-                yield pa.RecordBatch.from_arrays(cols + [pa.nulls(current.num_rows, err_type)],
+                yield pa.RecordBatch.from_arrays(cols + [pa.nulls(current.num_rows, pa.string())],
                                                  names=final_arrow.names + [_ERR])
             if errors:
                 cols = [pa.nulls(len(errors), f.type) for f in final_arrow]
-                yield pa.RecordBatch.from_arrays(cols + [pa.array(errors, type=err_type)],
+                yield pa.RecordBatch.from_arrays(cols + [pa.array([json.dumps(e) for e in errors], pa.string())],
                                                  names=final_arrow.names + [_ERR])
     return run
 
@@ -470,12 +468,15 @@ class DynamicFrame:
                        transformation_ctx or "", info or "")
         stages = stages + (stage,)
         wrapped_schema = T.StructType([T.StructField(f.name, f.dataType, True) for f in out_schema.fields]
-                                      + [T.StructField(_ERR, _WRAP_ERROR, True)])
+                                      + [T.StructField(_ERR, T.StringType(), True)])
         wrapped = base.mapInArrow(_pipeline(stages, stage.out_arrow), wrapped_schema)
         good = wrapped.where(F.col(_ERR).isNull()).drop(_ERR)
-        errors = [F.col(f"{_ERR}.{f.name}").alias(f.name) for f in ERROR_SCHEMA.fields]
+        # Error records travel as JSON text in one column: on the rows that are not errors it is a plain null,
+        # the cheapest column to carry through Arrow for every good row.
+        parsed = F.from_json(F.col(_ERR), _WRAP_ERROR)
+        errors = [parsed.getField(f.name).alias(f.name) for f in ERROR_SCHEMA.fields]
         all_errors = _Lazy(lambda: wrapped.where(F.col(_ERR).isNotNull()).select(*errors))
-        stage_errors = _Lazy(lambda: wrapped.where(F.col(f"{_ERR}.{_STAGE}") == stage.index).select(*errors))
+        stage_errors = _Lazy(lambda: wrapped.where(parsed.getField(_STAGE) == stage.index).select(*errors))
         frame = DynamicFrame(good, self.glue_ctx, self.name, choices=out_choices)
         frame._error_parts = tuple(base_parts) + (all_errors,)
         frame._stage_errors = stage_errors
