@@ -93,6 +93,31 @@ def test_json_lines_and_multiline(lab, glue_context, where):
     assert _rows(multi, "id", "tag") == [(3, "z"), (4, "w")]
 
 
+def test_json_path_reads_records_nested_in_a_document(lab, glue_context, where):
+    bucket, prefix, uri = where
+    _put(lab, bucket, prefix + "nested/a.json",
+         '{"meta": {"n": 2},\n "records": [{"id": 1, "v": "x"}, {"id": 2, "v": 5}]}\n')
+    _put(lab, bucket, prefix + "nested/b.json", '{"meta": {"n": 1}, "records": [{"id": 3, "v": "z"}]}\n')
+    frame = glue_context.create_dynamic_frame.from_options(
+        "s3", {"paths": [uri + "nested/"], "groupFiles": "inPartition"}, format="json",
+        format_options={"multiline": True, "jsonPath": "$.records[*]"})
+    assert frame.count() == 3 and frame.choices == frozenset({"v"})
+    assert _rows(frame.resolveChoice(specs=[("v", "cast:string")]), "id", "v") == [(1, "x"), (2, "5"), (3, "z")]
+    first = glue_context.create_dynamic_frame.from_options(
+        "s3", {"paths": [uri + "nested/"]}, format="json",
+        format_options={"multiline": True, "jsonPath": "$['records'][0]"})
+    assert sorted(r["id"] for r in first.toDF().collect()) == [1, 3]
+
+
+@pytest.mark.parametrize("path", ["records[*]", "$..id", "$.records[?(@.id > 1)]", "$.records[0:2]"])
+def test_json_path_outside_the_supported_subset_is_a_clear_error(lab, glue_context, where, path):
+    bucket, prefix, uri = where
+    _put(lab, bucket, prefix + "bad/a.json", '{"records": [{"id": 1}]}\n')
+    with pytest.raises(ValueError, match="jsonPath"):
+        glue_context.create_dynamic_frame.from_options(
+            "s3", {"paths": [uri + "bad/"]}, format="json", format_options={"multiline": True, "jsonPath": path})
+
+
 def test_parquet_recurse_exclusions_and_skipped_files(lab, spark, glue_context, where):
     bucket, prefix, uri = where
     spark.createDataFrame([(1,), (2,)], "id int").coalesce(1).write.parquet(uri + "top/")

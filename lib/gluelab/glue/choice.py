@@ -19,6 +19,7 @@ A choice is stored as a struct whose field names are Glue type names (see :mod:`
 from __future__ import annotations
 
 import json
+import re
 
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -107,20 +108,69 @@ def _collect_kinds(value, path, out: dict):
             _collect_kinds(v, path + (_ELEM,), out)
 
 
-def _records_of(text: str, multiline: bool):
+_PATH_STEP = re.compile(r"\.([A-Za-z_$][\w$-]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]|\[\s*(\*|\d+)\s*\]")
+
+
+def parse_json_path(path: str) -> tuple:
+    """The steps of a ``jsonPath`` format option: ``("field", name)``, ``("all", None)`` for ``[*]`` (every
+    element) and ``("index", n)``.
+
+    Glue reads the records a JsonPath expression selects, e.g. ``$.records[*]`` for records nested in an outer
+    array. The local runtime takes the common subset: ``$`` followed by ``.name``, ``['name']``, ``[*]`` and
+    ``[n]``; anything else (filters, ``..``, slices) raises ValueError naming what it cannot read.
+    """
+    text = (path or "").strip()
+    if not text.startswith("$"):
+        raise ValueError(f"jsonPath {path!r}: a JsonPath starts with '$'")
+    steps, pos = [], 1
+    while pos < len(text):
+        m = _PATH_STEP.match(text, pos)
+        if m is None:
+            raise ValueError(f"jsonPath {path!r}: cannot read {text[pos:]!r} (the local runtime reads $ followed "
+                             f"by .name, ['name'], [*] and [n])")
+        name, bracket = m.group(1) or m.group(2) or m.group(3), m.group(4)
+        if bracket is None:
+            steps.append(("field", name or ""))
+        else:
+            steps.append(("all", None) if bracket == "*" else ("index", int(bracket)))
+        pos = m.end()
+    return tuple(steps)
+
+
+def _select(value, steps: tuple):
+    """The values ``steps`` selects in ``value`` (a parsed JSON document); a missing field selects nothing."""
+    if not steps:
+        return [value]
+    (kind, key), rest = steps[0], steps[1:]
+    if kind == "all":
+        items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else []
+        return [found for item in items for found in _select(item, rest)]
+    if kind == "index":
+        return _select(value[key], rest) if isinstance(value, list) and -len(value) <= key < len(value) else []
+    return _select(value[key], rest) if isinstance(value, dict) and key in value else []
+
+
+def _records_of(text: str, multiline: bool, steps: tuple | None = None):
     if multiline:
         doc = json.loads(text)
+    else:
+        stripped = text.strip()
+        if not stripped:
+            return []
+        doc = json.loads(stripped)
+    if steps is not None:
+        return _select(doc, steps)
+    if multiline:
         return doc if isinstance(doc, list) else [doc]
-    stripped = text.strip()
-    return [json.loads(stripped)] if stripped else []
+    return [doc]
 
 
-def _partition_kinds(multiline):
+def _partition_kinds(multiline, steps=None):
     def run(rows):
         seen, bad = {}, []
         for row in rows:
             try:
-                for rec in _records_of(row[0], multiline):
+                for rec in _records_of(row[0], multiline, steps):
                     if not isinstance(rec, dict):
                         raise ValueError(f"a JSON record must be an object, got {type(rec).__name__}")
                     _collect_kinds(rec, (), seen)
@@ -227,17 +277,19 @@ def _converter(dt: T.DataType, choices=frozenset(), path=()):
     return lambda v: v
 
 
-def json_frame(spark, paths: list[str], multiline: bool = False):
+def json_frame(spark, paths: list[str], multiline: bool = False, json_path: str | None = None):
     """Read JSON as a Glue DynamicFrame would: ``(df, choices)`` with choices where records disagree.
 
     One Python pass over the text collects each field's types (and rejects text that is not JSON objects,
     with a ValueError quoting up to three bad records). Without conflicts Spark then parses the files with the
-    collected schema; with conflicts a Python pass builds the records, choices included.
+    collected schema; with conflicts, or with ``json_path`` (the records are what that JsonPath selects in each
+    document: see :func:`parse_json_path`), a Python pass builds the records, choices included.
     """
     if isinstance(paths, str):
         paths = [paths]
+    steps = parse_json_path(json_path) if json_path else None
     text = spark.read.text(list(paths), wholetext=multiline)
-    parts = text.rdd.mapPartitions(_partition_kinds(multiline)).collect()
+    parts = text.rdd.mapPartitions(_partition_kinds(multiline, steps)).collect()
     root, bad = _Node(), []
     for seen, bad_here in parts:
         for path, kind in seen:
@@ -252,14 +304,14 @@ def json_frame(spark, paths: list[str], multiline: bool = False):
     plan: dict = {}
     root.kinds = ["struct"]
     schema = _one_type("struct", root, (), False, choices, plan)
-    if not plan:
+    if not plan and steps is None:
         reader = spark.read.schema(schema).option("multiLine", multiline)
         return reader.json(list(paths)), frozenset()
     conv = _converter(schema, frozenset(choices))
 
     def build(rows):
         for row in rows:
-            for rec in _records_of(row[0], multiline):
+            for rec in _records_of(row[0], multiline, steps):
                 yield conv(rec)
     df = spark.createDataFrame(text.rdd.mapPartitions(build), schema, verifySchema=False)
     return df, frozenset(choices)

@@ -16,6 +16,10 @@ CSV is read with every column as a string and then typed as Glue does (choices w
 :mod:`gluelab.glue.choice`). A CSV row with too many or too few fields is not dropped: it becomes an error
 record of the frame (``errorsCount()``, ``errorsAsDynamicFrame()``) carrying the raw line, the reason and the
 file. Without header (``withHeader`` defaults to False, as on Glue) the columns are ``col0``, ``col1``, ...
+JSON takes ``multiline`` and ``jsonPath`` (records nested in a document, e.g. ``$.records[*]``; the subset
+:func:`gluelab.glue.choice.parse_json_path` reads). ``groupFiles``/``groupSize`` are accepted and change
+nothing: they tune how Glue packs small files into tasks, which Spark's reader already does on its own, and
+the records read are the same.
 
 Writes append (as Glue does) in csv, json, parquet/glueparquet or orc, partitioned into ``key=value/``
 folders by ``partitionKeys``. A frame with unresolved choice types is refused with an error that names the
@@ -563,7 +567,7 @@ def _read_files(ctx: GlueContext, files: list, fmt: str, options: dict, with_fil
         from .choice import json_frame
 
         multiline = _truthy(options.get("multiline", options.get("multiLine", False)))
-        df, choices = json_frame(spark, uris, multiline)
+        df, choices = json_frame(spark, uris, multiline, options.get("jsonPath"))
         return df, frozenset(choices), None
     return _read_csv(spark, ctx.s3_client, files, options, with_file)
 
