@@ -107,6 +107,24 @@ def test_unknown_job_entry_and_bad_option():
     assert bookmarks.new_run_id().startswith("jr_") and len(bookmarks.new_run_id()) == 67
 
 
+def test_bounded_runs_work_off_a_backlog_oldest_first_and_remember_only_what_they_read():
+    store = BookmarkStore()
+    backlog = [S3File("b", f"in/{n}", 10, T0 + timedelta(minutes=m), "e") for n, m in
+               [("c", 0), ("a", 1), ("b", 2), ("d", 3), ("e", 4)]]
+    done = []
+    for i in range(3):
+        run = _run(store, run_id=f"jr_{i}")
+        chosen = run.select("src", backlog, max_files=2)
+        run.commit()
+        done.append([f.key for f in chosen])
+    assert done == [["in/a", "in/c"], ["in/b", "in/d"], ["in/e"]]
+    assert bookmarks.bounded(backlog, max_bytes=25) == sorted(backlog[:2], key=lambda f: f.uri)
+    assert [f.key for f in bookmarks.bounded(backlog, max_bytes=5)] == ["in/c"]  # at least one file
+    assert bookmarks.bounded(backlog) == backlog
+    with pytest.raises(ValueError, match="boundedFiles must be a positive"):
+        bookmarks.bounded(backlog, max_files=0)
+
+
 # ---- job runs reading S3 through a GlueContext ------------------------------------------------------------
 
 @pytest.fixture
@@ -157,6 +175,25 @@ def test_bookmarked_runs_process_each_file_once(spark, source):
     bookmarks.STORE.reset(job)
     assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_8") == ["a", "b", "c", "d", "e", "f"]
     assert _job_run(spark, path, job, bookmarks.ENABLE, "jr_9") == []
+
+
+def test_bounded_files_option_caps_each_bookmarked_run(spark, source):
+    path, add, job = source
+    add("a", "b", "c")
+
+    def run(run_id):
+        from gluelab.glue import GlueContext, Job
+
+        glue_context = GlueContext(spark.sparkContext)
+        glue_job = Job(glue_context)
+        glue_job.init(job, {"JOB_NAME": job, "job_bookmark_option": bookmarks.ENABLE, "JOB_RUN_ID": run_id})
+        frame = glue_context.create_dynamic_frame.from_options(
+            "s3", {"paths": [path], "boundedFiles": "2"}, format="csv", format_options={"withHeader": True},
+            transformation_ctx="src")
+        glue_job.commit()
+        return frame.count()
+
+    assert [run("jr_1"), run("jr_2"), run("jr_3")] == [4, 2, 0]  # two files, then the third, then none
 
 
 def test_reads_outside_a_job_are_not_bookmarked(spark, source):

@@ -192,6 +192,26 @@ def new_run_id() -> str:
     return "jr_" + uuid.uuid4().hex + uuid.uuid4().hex
 
 
+def bounded(files: list[S3File], *, max_files: int | None = None, max_bytes: int | None = None) -> list[S3File]:
+    """Glue's bounded execution (``boundedFiles`` / ``boundedSize``): the oldest files first (by LastModified,
+    then key), at most ``max_files`` of them and no more than ``max_bytes`` in all, but always at least one, so
+    a backlog is worked off over several bookmarked runs. Without bounds: ``files`` in their order."""
+    if max_files is None and max_bytes is None:
+        return list(files)
+    for name, value in (("boundedFiles", max_files), ("boundedSize", max_bytes)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be a positive whole number, got {value}")
+    chosen, total = [], 0
+    for f in sorted(files, key=lambda f: (f.last_modified, f.key)):
+        if max_files is not None and len(chosen) >= max_files:
+            break
+        if max_bytes is not None and chosen and total + f.size > max_bytes:
+            break
+        chosen.append(f)
+        total += f.size
+    return sorted(chosen, key=lambda f: f.uri)
+
+
 class BookmarkRun:
     """One job run's view of its bookmark: filters what sources list, collects what they read, commits."""
 
@@ -210,13 +230,16 @@ class BookmarkRun:
     def enabled(self) -> bool:
         return self.option != DISABLE
 
-    def select(self, transformation_ctx: str, files: list[S3File]) -> list[S3File]:
+    def select(self, transformation_ctx: str, files: list[S3File], *, max_files: int | None = None,
+               max_bytes: int | None = None) -> list[S3File]:
         """The files this run should read for the source ``transformation_ctx``: the new ones when bookmarks
-        are enabled or paused, all of them otherwise (or without a ``transformation_ctx``)."""
+        are enabled or paused, all of them otherwise (or without a ``transformation_ctx``); then at most
+        ``max_files`` / ``max_bytes`` of them (:func:`bounded`), and only those are remembered."""
         if not transformation_ctx or self.option == DISABLE:
-            return list(files)
+            return bounded(files, max_files=max_files, max_bytes=max_bytes)
         seen = self._baseline.get(transformation_ctx, {})
-        chosen = [f for f in files if _is_new(f, seen.get(f.uri))]
+        chosen = bounded([f for f in files if _is_new(f, seen.get(f.uri))], max_files=max_files,
+                         max_bytes=max_bytes)
         if self.option == ENABLE:
             self._read.setdefault(transformation_ctx, {}).update({f.uri: f.marker() for f in chosen})
         return chosen

@@ -19,7 +19,8 @@ file. Without header (``withHeader`` defaults to False, as on Glue) the columns 
 JSON takes ``multiline`` and ``jsonPath`` (records nested in a document, e.g. ``$.records[*]``; the subset
 :func:`gluelab.glue.choice.parse_json_path` reads). ``groupFiles``/``groupSize`` are accepted and change
 nothing: they tune how Glue packs small files into tasks, which Spark's reader already does on its own, and
-the records read are the same.
+the records read are the same. ``boundedFiles``/``boundedSize`` (connection or additional options) cap what a
+read takes, oldest files first; with bookmarks the rest is left for the next runs.
 
 Writes append (as Glue does) in csv, json, parquet/glueparquet or orc, partitioned into ``key=value/``
 folders by ``partitionKeys``. A frame with unresolved choice types is refused with an error that names the
@@ -138,9 +139,20 @@ class GlueContext(SQLContext):
             frame = _attach_errors(frame, errors, name)
         return frame
 
-    def _select(self, transformation_ctx: str, files: list) -> list:
+    def _select(self, transformation_ctx: str, files: list, options: dict | None = None) -> list:
+        """The files to read: the bookmark's choice, then Glue's ``boundedFiles``/``boundedSize`` options."""
+        options = options or {}
+        limits = {}
+        for key, name in (("boundedFiles", "max_files"), ("boundedSize", "max_bytes")):
+            if options.get(key) not in (None, ""):
+                try:
+                    limits[name] = int(options[key])
+                except (TypeError, ValueError):
+                    raise ValueError(f"{key} must be a whole number, got {options[key]!r}") from None
         run = self._bookmark_run
-        return run.select(transformation_ctx, files) if run is not None else list(files)
+        if run is not None:
+            return run.select(transformation_ctx, files, **limits)
+        return bookmarks.bounded(files, **limits)
 
     # ---- reading ------------------------------------------------------------------------------------
     def create_dynamic_frame_from_options(self, connection_type, connection_options={}, format=None,  # noqa: B006
@@ -161,7 +173,7 @@ class GlueContext(SQLContext):
         files = []
         for path in paths:
             files.extend(bookmarks.list_files(self.s3_client, path, recurse=recurse, exclusions=exclusions))
-        files = self._select(transformation_ctx, files)
+        files = self._select(transformation_ctx, files, connection_options)
         df, choices, errors = _read_files(self, files, _format(format), dict(format_options or {}))
         return self._frame(df, transformation_ctx, choices, errors)
 
@@ -189,7 +201,7 @@ class GlueContext(SQLContext):
         options[_CATALOG_COLUMNS] = [c["Name"] for c in sd.get("Columns") or []]
         if not keys:
             files = bookmarks.list_files(self.s3_client, sd["Location"], recurse=True)
-            files = self._select(transformation_ctx, files)
+            files = self._select(transformation_ctx, files, additional_options)
             df, choices, errors = _read_files(self, files, fmt, options)
             return self._frame(df, transformation_ctx or table_name, choices, errors)
         partitions = self._partitions(database, table_name, catalog_id,
@@ -200,7 +212,7 @@ class GlueContext(SQLContext):
             where = (part.get("StorageDescriptor") or {}).get("Location")
             for f in bookmarks.list_files(self.s3_client, where, recurse=True):
                 located.append((f, tuple(part["Values"])))
-        selected = {f.uri for f in self._select(transformation_ctx, [f for f, _ in located])}
+        selected = {f.uri for f in self._select(transformation_ctx, [f for f, _ in located], additional_options)}
         located = [(f, values) for f, values in located if f.uri in selected]
         df, choices, errors = _read_partitioned(self, located, keys, fmt, options, table)
         return self._frame(df, transformation_ctx or table_name, choices, errors)
