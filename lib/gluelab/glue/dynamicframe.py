@@ -253,10 +253,10 @@ def _local_batch(df):
     if rows:
         try:
             from pyspark.sql.conversion import LocalDataToArrowConversion
-        except ImportError:  # another PySpark: the slower route
-            table = df.toArrow()
-        else:
+
             table = LocalDataToArrowConversion.convert(rows, df.schema, False)
+        except Exception:  # noqa: BLE001 - another PySpark, or a type it cannot convert: the slower route
+            table = df.toArrow()
         batches = table.combine_chunks().to_batches()
         if batches:
             return batches[0]
