@@ -136,6 +136,25 @@ def test_map_returning_none_or_extra_fields_is_an_error(spark, monkeypatch):
     assert out.count() + out.stageErrorsCount() == 6
 
 
+def test_map_changing_its_record_in_place_sends_only_the_failing_record_to_errors(spark):
+    """Glue's examples change the record and return it (``del rec[...]``); a failure elsewhere in the batch must
+    not make the other records meet their own changes a second time."""
+    frame = DynamicFrame(spark.createDataFrame([(i, f"n{i}") for i in range(1, 7)], "id long, name string")
+                         .coalesce(1), None)
+
+    def f(rec):
+        del rec["name"]
+        if rec["id"] == 4:
+            raise ValueError("four")
+        rec["sq"] = rec["id"] ** 2
+        return rec
+
+    out = frame.map(f)
+    assert [(r["id"], r["sq"]) for r in rows(out)] == [(1, 1), (2, 4), (3, 9), (5, 25), (6, 36)]
+    assert [e["reason"] for e in errors(out)] == ["ValueError: four"]
+    assert json.loads(errors(out)[0]["record"]) == {"id": 4, "name": "n4"}
+
+
 def test_map_value_that_does_not_fit_inferred_type_is_error_with_field(spark, monkeypatch):
     monkeypatch.setattr(dfm, "SAMPLE_SIZE", 2)
     frame = DynamicFrame(spark.createDataFrame([(i,) for i in range(1, 6)], "id long"), None)

@@ -131,9 +131,11 @@ class _Stage:
 
         ``records`` are the batch's rows already decoded (what a filter just before this stage kept), so a
         filter followed by a map converts each row to Python once, not twice; None means decode the batch.
-        (A filter function is meant to read its record: one that changes it passes the change on to the map.)
+        (A filter function is meant to read its record, not change it.)
         The whole batch first goes through in one pass; only a batch where some record fails is gone through
-        again record by record, to send exactly the failing ones to the error records.
+        again record by record, on records decoded afresh (the first pass may have changed some: a function
+        that does ``del rec["x"]`` must not meet its own change), to send exactly the failing ones to the
+        error records.
         """
         import pyarrow as pa
 
@@ -144,7 +146,7 @@ class _Stage:
             try:
                 mask = list(map(fn, records))
             except Exception:  # noqa: BLE001 - some record fails: find which, one by one
-                return self._filter_each(batch, records)
+                return self._filter_each(batch)
             try:
                 keep = pa.array(mask, pa.bool_())
             except (pa.ArrowException, TypeError):  # truthy values that are not bools
@@ -165,12 +167,13 @@ class _Stage:
         except Exception:  # noqa: BLE001 - some record fails: find which, one by one
             arr = None
         if arr is None or arr.null_count:  # a failure, or a function that returned None
-            return self._map_each(batch, records)
+            return self._map_each(batch)
         return pa.RecordBatch.from_struct_array(arr), [], None
 
-    def _filter_each(self, batch, records):
+    def _filter_each(self, batch):
         import pyarrow as pa
 
+        records = self.in_codec.decode(batch.to_pylist())
         errors, mask, fn = [], [], self.fn
         for i, rec in enumerate(records):
             try:
@@ -180,9 +183,10 @@ class _Stage:
                 errors.append(self._error(batch, i, _reason(exc)))
         return batch.filter(pa.array(mask, pa.bool_())), errors, list(compress(records, mask))
 
-    def _map_each(self, batch, records):
+    def _map_each(self, batch):
         import pyarrow as pa
 
+        records = self.in_codec.decode(batch.to_pylist())
         errors, good, fn, encode = [], [], self.fn, self.out_codec.encode
         for i, rec in enumerate(records):
             try:
