@@ -466,3 +466,19 @@ def test_describe_renders_the_rules():
         "1  data_quality    null_handling  replace nulls in amount with 0  yes",
         "2  business_logic  derived_field  gross = amount * 1.2            yes"]
     assert "<td>gross = amount * 1.2</td>" in view._repr_html_()
+
+
+def test_apply_to_table_runs_the_rules_stored_with_the_table_on_its_data(lab, spark, orders_table):
+    glue, database = orders_table
+    lab.put_bytes(lab.zones.uri("raw", "orders/part-0.csv"), b"A1,10.0\nA2,\nA3,5.5\n")
+    rules.save_to_table(glue, database, "orders", RULES_DOC)
+    table = glue.get_table(DatabaseName=database, Name="orders")["Table"]
+    assert rules.read_table(spark, table).schema == rules.spark_schema(table)
+    result = rules.apply_to_table(spark, glue, database, "orders")
+    assert rows(result.output, "order_id", "amount", "gross", order="order_id") == [
+        ("A1", 10.0, 12.0), ("A2", 0.0, 0.0), ("A3", 5.5, 6.6)]
+    rules.save_to_table(glue, database, "orders", doc({"type": "business_logic", "rule": "derived_field",
+                                                       "expression": "no_such_column * 2",
+                                                       "target_column": "x"}, table="orders"))
+    with pytest.raises(rules.RuleError, match="no_such_column"):
+        rules.apply_to_table(spark, glue, database, "orders")

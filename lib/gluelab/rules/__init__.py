@@ -47,8 +47,9 @@ in one :class:`RuleError`); rules apply in order, so a rule may use a column an 
 from .document import (ALIASES, CATEGORIES, NULL_ACTIONS, PARAMETER, PARAMETER_LIMIT, PARAMETER_URI, RULES,
                        STANDARDIZE_ACTIONS, RuleError, RulesView, describe, dumps, load, load_from_table, normalize,
                        save_to_s3, save_to_table)
-from .engine import RuleResult, RuleStat, apply, spark_schema, validate
+from .engine import RuleResult, RuleStat, apply, apply_to_table, read_table, spark_schema, validate
 
 __all__ = ["ALIASES", "CATEGORIES", "NULL_ACTIONS", "PARAMETER", "PARAMETER_LIMIT", "PARAMETER_URI", "RULES",
-           "STANDARDIZE_ACTIONS", "RuleError", "RuleResult", "RuleStat", "RulesView", "apply", "describe", "dumps",
-           "load", "load_from_table", "normalize", "save_to_s3", "save_to_table", "spark_schema", "validate"]
+           "STANDARDIZE_ACTIONS", "RuleError", "RuleResult", "RuleStat", "RulesView", "apply", "apply_to_table",
+           "describe", "dumps", "load", "load_from_table", "normalize", "read_table", "save_to_s3", "save_to_table",
+           "spark_schema", "validate"]

@@ -17,6 +17,8 @@ import json
 import re
 from pathlib import Path
 
+from ..lab import split_uri
+
 
 #: Table parameter holding the rules document as JSON text.
 PARAMETER = "transformation_rules"
@@ -270,7 +272,7 @@ def _parse(text: str, name: str, fmt: str | None = None):
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri[len("s3://"):].partition("/")
+    bucket, key = split_uri(uri)
     if not bucket or not key:
         raise ValueError(f"not an S3 object URI: {uri!r} (expected s3://bucket/key)")
     return bucket, key

@@ -15,7 +15,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from .document import RuleError, _as_list, _label, _normalized, _suggest, normalize
+from .document import RuleError, _as_list, _label, _normalized, _suggest, load_from_table, normalize
 
 _P = "__rules_"                      # prefix of the engine's working columns
 _REJECT = _P + "rejected"
@@ -45,6 +45,33 @@ def spark_schema(table_or_columns):
         hive = re.sub(r"\b(?:var)?char\s*\(\s*\d+\s*\)", "string", c["Type"], flags=re.I)
         fields.append(T.StructField(c["Name"], T.DataType.fromDDL(hive), True))
     return T.StructType(fields)
+
+
+def read_table(spark, table: dict):
+    """The data of a catalog table (``get_table()["Table"]``) as the generic rules job reads it.
+
+    CSV is read with the table's own columns (:func:`spark_schema`; header skipped when the table says
+    ``skip.header.line.count`` = 1), so the rules see the catalog's names and types; other classifications
+    (parquet, json, orc) carry their own schema and are read as they are.
+    """
+    params, sd = table.get("Parameters", {}), table["StorageDescriptor"]
+    if params.get("classification") == "csv":
+        return spark.read.csv(sd["Location"], schema=spark_schema(table), escape='"',
+                              header=params.get("skip.header.line.count") == "1")
+    return spark.read.format(params["classification"]).load(sd["Location"])
+
+
+def apply_to_table(spark, glue, database: str, table_name: str, *, s3=None) -> RuleResult:
+    """The generic rules job: the rules stored with a catalog table applied to its data.
+
+    Reads the table and its rules (:func:`~gluelab.rules.load_from_table`), validates them against the table's
+    schema (a :class:`RuleError` before any data is read) and applies them to :func:`read_table`'s data.
+    Changing what the job does is changing the table's rules, not this code.
+    """
+    table = glue.get_table(DatabaseName=database, Name=table_name)["Table"]
+    doc = load_from_table(glue, database, table_name, s3=s3)
+    validate(doc, table)
+    return apply(read_table(spark, table), doc, validated=True)
 
 
 def _schema_frame(schema, spark=None):
