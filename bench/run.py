@@ -347,48 +347,45 @@ def glue_runtime_job(ctx: Context) -> list[Row]:
         return T.StructType(sales.schema.fields + [T.StructField("band", T.StringType()),
                                                    T.StructField("net", T.DoubleType())])
 
-    def rdd_job():
+    def plain_job(name, enrich):
+        """Read both inputs, ``enrich(sales)``, join and write: the same job with plain DataFrames."""
         sales = spark.read.parquet(f"{base}/sales/")
         customers = spark.read.parquet(f"{base}/customers/")
+        enriched = enrich(sales)
+        joined = enriched.join(customers, enriched.customer_id == customers.cust_id)
+        joined.write.mode("append").partitionBy("month").parquet(f"{base}/out_{name}/")
+
+    def via_rdd(sales):
         schema = enriched_schema(sales)
         names = schema.fieldNames()
         rows = (sales.rdd.map(lambda r: r.asDict()).filter(_keep).map(_enrich)
                 .map(lambda d: tuple(d[n] for n in names)))
-        enriched = spark.createDataFrame(rows, schema)
-        joined = enriched.join(customers, enriched.customer_id == customers.cust_id)
-        joined.write.mode("append").partitionBy("month").parquet(f"{base}/out_rdd/")
+        return spark.createDataFrame(rows, schema)
 
-    def arrow_job():
+    def via_arrow(sales):
         import pyarrow as pa
+        from pyspark.sql.pandas.types import to_arrow_schema
 
-        sales = spark.read.parquet(f"{base}/sales/")
-        customers = spark.read.parquet(f"{base}/customers/")
         schema = enriched_schema(sales)
+        arrow_schema = to_arrow_schema(schema)
 
         def run(batches):
             for batch in batches:
                 out = [_enrich(r) for r in batch.to_pylist() if _keep(r)]
                 yield pa.RecordBatch.from_pylist(out, schema=arrow_schema)
 
-        from pyspark.sql.pandas.types import to_arrow_schema
-        arrow_schema = to_arrow_schema(schema)
-        enriched = sales.mapInArrow(run, schema)
-        joined = enriched.join(customers, enriched.customer_id == customers.cust_id)
-        joined.write.mode("append").partitionBy("month").parquet(f"{base}/out_arrow/")
+        return sales.mapInArrow(run, schema)
 
-    def native_job():
-        sales = spark.read.parquet(f"{base}/sales/")
-        customers = spark.read.parquet(f"{base}/customers/")
-        enriched = (sales.where(F.col("amount") >= 100.0)
-                    .withColumn("band", F.when(F.col("amount") >= 750, "high")
-                                .when(F.col("amount") >= 400, "mid").otherwise("low"))
-                    .withColumn("net", F.round(F.col("amount") / 1.2, 2)))
-        joined = enriched.join(customers, enriched.customer_id == customers.cust_id)
-        joined.write.mode("append").partitionBy("month").parquet(f"{base}/out_native/")
+    def via_columns(sales):
+        return (sales.where(F.col("amount") >= 100.0)
+                .withColumn("band", F.when(F.col("amount") >= 750, "high")
+                            .when(F.col("amount") >= 400, "mid").otherwise("low"))
+                .withColumn("net", F.round(F.col("amount") / 1.2, 2)))
 
     # Rounds interleave the four jobs (after one unmeasured round), so a busy moment on the machine hits them all
     # alike rather than one of them.
-    jobs = (("rdd", rdd_job), ("arrow", arrow_job), ("dynamicframe", dynamicframe_job), ("native", native_job))
+    jobs = (("rdd", lambda: plain_job("rdd", via_rdd)), ("arrow", lambda: plain_job("arrow", via_arrow)),
+            ("dynamicframe", dynamicframe_job), ("native", lambda: plain_job("native", via_columns)))
     times: dict[str, list[float]] = {name: [] for name, _ in jobs}
     for round_ in range(ctx.repeat + 1):
         for name, job in jobs:

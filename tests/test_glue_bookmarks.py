@@ -17,6 +17,14 @@ def _run(store, option=bookmarks.ENABLE, run_id="jr_1", job="j"):
     return BookmarkRun(job, run_id, option, store)
 
 
+def _committed(store, files, ctx="src", **run_kw):
+    """A run that reads ``files`` for ``ctx`` and commits; returns the run."""
+    run = _run(store, **run_kw)
+    run.select(ctx, files)
+    run.commit()
+    return run
+
+
 def test_enable_reads_only_new_files_and_commit_saves_them():
     store = BookmarkStore()
     run1 = _run(store)
@@ -35,9 +43,7 @@ def test_enable_reads_only_new_files_and_commit_saves_them():
 
 def test_rewritten_object_is_new_again():
     store = BookmarkStore()
-    run1 = _run(store)
-    run1.select("src", _files("a", "b"))
-    run1.commit()
+    _committed(store, _files("a", "b"))
     later = _files("a", at=T0 + timedelta(seconds=5))
     same_second_new_bytes = [S3File("b", "in/b", 10, T0, "e2")]
     assert [f.key for f in _run(store, run_id="jr_2").select("src", later + same_second_new_bytes)] == [
@@ -46,9 +52,7 @@ def test_rewritten_object_is_new_again():
 
 def test_run_without_commit_changes_nothing():
     store = BookmarkStore()
-    first = _run(store)
-    first.select("src", _files("a"))
-    first.commit()
+    _committed(store, _files("a"))
     failed = _run(store, run_id="jr_2")
     assert [f.key for f in failed.select("src", _files("a", "b"))] == ["in/b"]  # never committed
     assert [f.key for f in _run(store, run_id="jr_3").select("src", _files("a", "b"))] == ["in/b"]
@@ -57,9 +61,7 @@ def test_run_without_commit_changes_nothing():
 
 def test_pause_reads_new_files_without_advancing_and_disable_reads_all():
     store = BookmarkStore()
-    first = _run(store)
-    first.select("src", _files("a"))
-    first.commit()
+    _committed(store, _files("a"))
     paused = _run(store, bookmarks.PAUSE, "jr_2")
     assert [f.key for f in paused.select("src", _files("a", "b"))] == ["in/b"]
     paused.commit()
@@ -73,9 +75,7 @@ def test_pause_reads_new_files_without_advancing_and_disable_reads_all():
 
 def test_sources_are_tracked_per_transformation_ctx_and_need_one():
     store = BookmarkStore()
-    run = _run(store)
-    run.select("orders", _files("a"))
-    run.commit()
+    _committed(store, _files("a"), ctx="orders")
     again = _run(store, run_id="jr_2")
     assert [f.key for f in again.select("customers", _files("a"))] == ["in/a"]
     assert [f.key for f in again.select("", _files("a"))] == ["in/a"]  # no ctx: no bookmark
@@ -85,9 +85,7 @@ def test_sources_are_tracked_per_transformation_ctx_and_need_one():
 def test_reset_and_rewind():
     store = BookmarkStore()
     for i, names in enumerate((("a",), ("a", "b"), ("a", "b", "c")), start=1):
-        run = _run(store, run_id=f"jr_{i}")
-        run.select("src", _files(*names))
-        run.commit()
+        _committed(store, _files(*names), run_id=f"jr_{i}")
     rewound = store.reset("j", "jr_1")
     assert rewound["Version"] == 4
     assert [f.key for f in _run(store, run_id="jr_9").select("src", _files("a", "b", "c"))] == ["in/b", "in/c"]
@@ -142,7 +140,7 @@ def source(lab):
     return f"s3://{bucket}/{prefix}", add, f"job-{uuid.uuid4().hex[:8]}"
 
 
-def _job_run(spark, path, job_name, option, run_id, commit=True):
+def _job_run(spark, path, job_name, option, run_id, commit=True, **connection_options):
     """One run of a tiny bookmarked job; returns the files it processed (from the data itself)."""
     from gluelab.glue import GlueContext, Job
 
@@ -150,7 +148,8 @@ def _job_run(spark, path, job_name, option, run_id, commit=True):
     job = Job(glue_context)
     job.init(job_name, {"JOB_NAME": job_name, "job_bookmark_option": option, "JOB_RUN_ID": run_id})
     frame = glue_context.create_dynamic_frame.from_options(
-        "s3", {"paths": [path]}, format="csv", format_options={"withHeader": True}, transformation_ctx="src")
+        "s3", {"paths": [path], **connection_options}, format="csv", format_options={"withHeader": True},
+        transformation_ctx="src")
     files = sorted({r["file"] for r in frame.toDF().collect()}) if frame.toDF().columns else []
     if commit:
         job.commit()
@@ -180,20 +179,8 @@ def test_bookmarked_runs_process_each_file_once(spark, source):
 def test_bounded_files_option_caps_each_bookmarked_run(spark, source):
     path, add, job = source
     add("a", "b", "c")
-
-    def run(run_id):
-        from gluelab.glue import GlueContext, Job
-
-        glue_context = GlueContext(spark.sparkContext)
-        glue_job = Job(glue_context)
-        glue_job.init(job, {"JOB_NAME": job, "job_bookmark_option": bookmarks.ENABLE, "JOB_RUN_ID": run_id})
-        frame = glue_context.create_dynamic_frame.from_options(
-            "s3", {"paths": [path], "boundedFiles": "2"}, format="csv", format_options={"withHeader": True},
-            transformation_ctx="src")
-        glue_job.commit()
-        return frame.count()
-
-    assert [run("jr_1"), run("jr_2"), run("jr_3")] == [4, 2, 0]  # two files, then the third, then none
+    runs = [_job_run(spark, path, job, bookmarks.ENABLE, f"jr_{i}", boundedFiles="2") for i in range(3)]
+    assert runs == [["a", "b"], ["c"], []]  # two files, then the third, then none
 
 
 def test_reads_outside_a_job_are_not_bookmarked(spark, source):

@@ -154,6 +154,18 @@ def test_list_files_path_forms(lab, where):
 
 # ---- from_catalog with a push-down predicate -----------------------------------------------------------
 
+def _partitioned_table(glue, name, sd, classification, keys, partitions):
+    """Register table ``name`` in DB (storage ``sd``, partition ``keys`` as (name, type)) and one partition per
+    tuple of values in ``partitions``, each at ``<location>k1=v1/k2=v2/``."""
+    glue.create_table(DatabaseName=DB, TableInput={
+        "Name": name, "StorageDescriptor": sd, "Parameters": {"classification": classification},
+        "PartitionKeys": [{"Name": k, "Type": t} for k, t in keys]})
+    glue.batch_create_partition(DatabaseName=DB, TableName=name, PartitionInputList=[
+        {"Values": list(values), "StorageDescriptor": {
+            **sd, "Location": sd["Location"] + "".join(f"{k}={v}/" for (k, _), v in zip(keys, values))}}
+        for values in partitions])
+
+
 @pytest.fixture
 def sales_table(lab, spark, glue_context, where):
     """A parquet table partitioned by year (int) and month (string), registered with 3 partitions; the
@@ -167,12 +179,8 @@ def sales_table(lab, spark, glue_context, where):
     sd = {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "amount", "Type": "double"}], "Location": uri,
           "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
           "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"}}
-    glue.create_table(DatabaseName=DB, TableInput={
-        "Name": name, "StorageDescriptor": sd, "Parameters": {"classification": "parquet"},
-        "PartitionKeys": [{"Name": "year", "Type": "int"}, {"Name": "month", "Type": "string"}]})
-    glue.batch_create_partition(DatabaseName=DB, TableName=name, PartitionInputList=[
-        {"Values": [y, m], "StorageDescriptor": {**sd, "Location": f"{uri}year={y}/month={m}/"}}
-        for y, m in (("2024", "01"), ("2024", "02"), ("2023", "12"))])
+    _partitioned_table(glue, name, sd, "parquet", [("year", "int"), ("month", "string")],
+                       [("2024", "01"), ("2024", "02"), ("2023", "12")])
     _put(lab, bucket, prefix + "year=2023/month=12/broken.parquet", "this is not parquet")
     return name
 
@@ -223,12 +231,7 @@ def test_from_catalog_json_partitions_get_catalog_types(lab, glue_context, where
     _put(lab, bucket, prefix + "region=us/day=2/a.json", '{"id": 3, "v": 30}\n')
     sd = {"Columns": [{"Name": "id", "Type": "int"}, {"Name": "v", "Type": "string"}], "Location": uri,
           "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"}}
-    glue.create_table(DatabaseName=DB, TableInput={
-        "Name": name, "StorageDescriptor": sd, "Parameters": {"classification": "json"},
-        "PartitionKeys": [{"Name": "region", "Type": "string"}, {"Name": "day", "Type": "int"}]})
-    glue.batch_create_partition(DatabaseName=DB, TableName=name, PartitionInputList=[
-        {"Values": [r, d], "StorageDescriptor": {**sd, "Location": f"{uri}region={r}/day={d}/"}}
-        for r, d in (("eu", "1"), ("us", "2"))])
+    _partitioned_table(glue, name, sd, "json", [("region", "string"), ("day", "int")], [("eu", "1"), ("us", "2")])
     frame = glue_context.create_dynamic_frame.from_catalog(database=DB, table_name=name)
     df = frame.toDF()
     assert isinstance(df.schema["day"].dataType, T.IntegerType)

@@ -19,6 +19,16 @@ def wait(glue, job, run_id, **kwargs):
     return waiting.job_run(glue, job, run_id, timeout=120, poll=0.05, **kwargs)
 
 
+def start_and_wait_until_running(glue, job):
+    """Start a run of ``job`` and return its id once the run is RUNNING (its script has started)."""
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    deadline = time.monotonic() + 60
+    while glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"] != "RUNNING":
+        assert time.monotonic() < deadline, f"run {run_id} of {job} never reached RUNNING"
+        time.sleep(0.02)
+    return run_id
+
+
 def log_lines(lab, group, run_id):
     return jobs.log_lines(lab, {"Id": run_id}, group)
 
@@ -127,11 +137,7 @@ def test_output_of_other_threads_is_not_captured(lab, etl_job, capsys):
     job = etl_job("chatty", "import time\nfor i in range(3):\n"
                             "    print('job line', i)\n    time.sleep(0.2)\n")
     glue = lab.client("glue")
-    run_id = glue.start_job_run(JobName=job)["JobRunId"]
-    deadline = time.monotonic() + 60
-    while glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"] != "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    run_id = start_and_wait_until_running(glue, job)
     print("main thread line")  # while the script runs: goes where this thread's output goes
     wait(glue, job, run_id)
     assert log_lines(lab, "/aws-glue/jobs/output", run_id) == ["job line 0", "job line 1", "job line 2"]
@@ -217,11 +223,7 @@ def test_a_script_stuck_in_a_c_call_is_left_behind_after_the_grace_period(lab, e
 def test_batch_stop_job_run_stops_the_script(lab, etl_job):
     job = etl_job("stoppable", "import time\nprint('up')\nwhile True:\n    time.sleep(0.02)\n")
     glue = lab.client("glue")
-    run_id = glue.start_job_run(JobName=job)["JobRunId"]
-    deadline = time.monotonic() + 60
-    while glue.get_job_run(JobName=job, RunId=run_id)["JobRun"]["JobRunState"] != "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    run_id = start_and_wait_until_running(glue, job)
     answer = glue.batch_stop_job_run(JobName=job, JobRunIds=[run_id, "jr_does_not_exist"])
     assert answer["SuccessfulSubmissions"] == [{"JobName": job, "JobRunId": run_id}]
     assert [(e["JobRunId"], e["ErrorDetail"]["ErrorCode"]) for e in answer["Errors"]] == [
