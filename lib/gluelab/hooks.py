@@ -122,6 +122,8 @@ from moto.glue.exceptions import ConcurrentRunsExceededException  # noqa: E402
 from moto.glue.models import FakeJob, FakeJobRun  # noqa: E402
 
 from .cost import WORKER_DPU  # noqa: E402
+# ACTIVE: a run holds one of the job's MaxConcurrentRuns slots and can still be stopped; FINAL: never changes again
+from .waiting import ACTIVE_JOB_RUN_STATES, FINAL_JOB_RUN_STATES  # noqa: E402
 
 #: Job runners by ``Command.Name``: ``runner(job, run) -> None`` executes the run and must finish it with
 #: :func:`finish_run`. A runner may set ``first_state`` (default ``"RUNNING"``): the state a run shows before
@@ -132,10 +134,6 @@ JOB_RUNNERS: dict[str, Callable[[FakeJob, "ExecutedJobRun"], None]] = {}
 DEFAULT_TIMEOUT_MINUTES = 2880
 #: Seconds in one minute of a job's Timeout (tests shrink it to check timeouts without waiting minutes).
 SECONDS_PER_TIMEOUT_MINUTE = 60
-#: States in which a run holds one of the job's MaxConcurrentRuns slots and can still be stopped.
-ACTIVE_JOB_RUN_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
-#: States after which a run never changes again.
-FINAL_JOB_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"})
 #: Capacity of a Spark job that names neither WorkerType/NumberOfWorkers nor MaxCapacity (the console's
 #: default).
 DEFAULT_SPARK_WORKERS = ("G.1X", 10)

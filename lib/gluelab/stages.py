@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import data, synth
+from .lab import split_uri
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def _customers(lab, scale, seed):
                    lab.zones.uri("raw", COUNTRY_CODES, "country_codes.csv"))
     s3 = lab.client("s3")
     for batch in range(CUSTOMER_BATCHES_AT_START + 1, CUSTOMER_BATCHES + 1):
-        bucket, key = customer_batch_uri(lab, batch)[len("s3://"):].split("/", 1)
+        bucket, key = split_uri(customer_batch_uri(lab, batch))
         s3.delete_object(Bucket=bucket, Key=key)
     glue = lab.client("glue")
     # every column of country_codes.csv is text, so no classifier can tell its header from data (AWS's cannot

@@ -8,9 +8,9 @@ from __future__ import annotations
 import time
 
 #: Job run states after which nothing more happens.
-FINAL_JOB_RUN_STATES = {"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"}
+FINAL_JOB_RUN_STATES = frozenset({"SUCCEEDED", "FAILED", "TIMEOUT", "STOPPED", "ERROR", "EXPIRED"})
 #: Job run states that are still going (WAITING: queued for capacity; STOPPING: BatchStopJobRun was called).
-ACTIVE_JOB_RUN_STATES = {"STARTING", "RUNNING", "STOPPING", "WAITING"}
+ACTIVE_JOB_RUN_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 
 
 def job_run(glue, job_name: str, run_id: str, *, timeout: float = 600, poll: float = 0.2,

@@ -46,6 +46,7 @@ from pyspark.sql import DataFrame, SparkSession, SQLContext
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from ..lab import split_uri
 from . import bookmarks, sqlcatalog
 
 _FILE = "__gluelab_source_file"
@@ -348,7 +349,7 @@ class GlueContext(SQLContext):
         manifest = options.get("manifestFilePath")
         if manifest:
             for name, uris in (("Success.csv", purged), ("Failed.csv", failed)):
-                bucket, _, prefix = manifest[len("s3://"):].partition("/")
+                bucket, prefix = split_uri(manifest)
                 key = (prefix.rstrip("/") + "/" if prefix.strip("/") else "") + name
                 self.s3_client.put_object(Bucket=bucket, Key=key, Body="".join(u + "\n" for u in uris).encode())
         return purged
