@@ -70,6 +70,12 @@ def job_cost(seconds: float, worker_type: str = "G.1X", workers: int = 2, *, job
         dpus = WORKER_DPU[worker_type] * workers
     else:
         raise ValueError(f"job_type must be 'glueetl', 'gluestreaming' or 'pythonshell', got {job_type!r}")
+    return _priced(dpus, seconds, glue_version, flex, price_per_dpu_hour)
+
+
+def _priced(dpus: float, seconds: float, glue_version: str, flex: bool, price_per_dpu_hour: float | None) -> JobCost:
+    """``dpus`` for ``seconds``, billed per second with the Glue version's minimum, at the standard, Flex or a
+    given price."""
     minimum = 600 if glue_version in ("0.9", "1.0") else 60
     price = price_per_dpu_hour if price_per_dpu_hour is not None else (
         FLEX_PRICE_PER_DPU_HOUR if flex else PRICE_PER_DPU_HOUR)
@@ -102,7 +108,4 @@ def run_cost(job_run: dict, *, price_per_dpu_hour: float | None = None) -> JobCo
         return job_cost(seconds, job_type="pythonshell", max_capacity=float(capacity),
                         glue_version=glue_version, price_per_dpu_hour=price_per_dpu_hour)
     # a Spark job sized in DPUs (MaxCapacity) rather than workers: the same per-second billing
-    minimum = 600 if glue_version in ("0.9", "1.0") else 60
-    price = price_per_dpu_hour if price_per_dpu_hour is not None else (
-        FLEX_PRICE_PER_DPU_HOUR if flex else PRICE_PER_DPU_HOUR)
-    return JobCost(float(capacity), seconds, billed_seconds(seconds, minimum), price)
+    return _priced(float(capacity), seconds, glue_version, flex, price_per_dpu_hour)
