@@ -119,6 +119,11 @@ class Clock:
         self._now += delta
         return self._now
 
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep`` on lab time: the clock moves ``seconds`` forward at once (retry waits, Wait states and
+        back-offs pass this way, so a lesson never sleeps for real)."""
+        self.advance(timedelta(seconds=seconds))
+
     def run_due(self, target) -> list[str]:
         """Start every crawler whose cron schedule fell due since the last call; return their names.
 
