@@ -120,7 +120,7 @@ def endpoint_startup(ctx: Context) -> list[Row]:
 
 @benchmark("Spark start-up")
 def spark_startup(ctx: Context) -> list[Row]:
-    from gluelab import spark
+    from gluelab import spark, warmup
 
     code = ("import time; t = time.perf_counter(); from gluelab import spark; "
             "s = spark.session(endpoint_url='http://127.0.0.1:9'); s.range(10).count(); "
@@ -132,12 +132,12 @@ def spark_startup(ctx: Context) -> list[Row]:
     built = ""
     if archive is None or not archive.is_file():
         started = time.perf_counter()
-        archive = spark.build_cds_archive()
+        archive = warmup.build_cds_archive()
         built = f"; the archive ({archive.stat().st_size / 1e6:.0f} MB) was built in this run in " \
                 f"{time.perf_counter() - started:.0f} s"
     with_cds = _fresh_process_times(ctx, code, GLUELAB_CDS="1")
     rows.append(Row("Spark start-up",
-                    "the same with the AppCDS archive (python -m gluelab.spark --build-cds)",
+                    "the same with the AppCDS archive (python -m gluelab.warmup --build-cds)",
                     *with_cds, baseline=None, note=f"{with_cds[0] / rows[0].seconds:.2f}x of the time "
                                                   f"without{built}"))
     return rows

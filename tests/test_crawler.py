@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gluelab.clock import Clock, Cron
-from gluelab.crawler import CrawlerSpec, CrawlState, MotoCatalog, MotoStorage, engine
+from gluelab.crawler import CrawlerSpec, CrawlState, engine
+from gluelab.localaws.crawler_storage import MotoCatalog, MotoStorage
 from gluelab.crawler.listing import Exclusions, is_skipped
 
 ACCOUNT = "123456789012"

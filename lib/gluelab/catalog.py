@@ -14,12 +14,7 @@ import html
 from collections import Counter
 
 from . import schemas
-
-#: Fields of a Table that are not part of a TableInput (read-only or shaped differently), dropped on rollback.
-_NOT_INPUT = {"DatabaseName", "CreateTime", "UpdateTime", "CreatedBy", "IsRegisteredWithLakeFormation",
-              "CatalogId", "VersionId", "FederatedTable", "ViewDefinition", "IsMultiDialectView", "Status",
-              "IsMaterializedView"}
-
+from .catalogmodel import table_input
 
 def table_versions(glue, database: str, table: str) -> list[dict]:
     """Every stored version of a table, oldest first: ``{"VersionId", "UpdateTime", "Columns", "PartitionKeys",
@@ -44,12 +39,6 @@ def diff_versions(glue, database: str, table: str, from_version, to_version, **d
     included. ``diff_options`` go to :func:`~gluelab.schemas.diff` (``required=``, ``aliases=``)."""
     return schemas.diff(_version(glue, database, table, from_version),
                         _version(glue, database, table, to_version), **diff_options)
-
-
-def table_input(table: dict) -> dict:
-    """A TableInput for ``update_table``/``create_table`` from a Table as ``get_table`` returns it (the
-    read-only fields stripped)."""
-    return {k: v for k, v in table.items() if k not in _NOT_INPUT}
 
 
 def rollback(glue, database: str, table: str, version_id) -> str:

@@ -1,9 +1,11 @@
 """A clock the lab owns, so schedules can be taught without waiting for them.
 
-AWS runs a crawler whose ``Schedule`` is ``cron(...)`` at every minute the expression names (UTC). moto stores
-the schedule and never runs it. :class:`Clock` keeps lab time: ``advance(timedelta)`` moves it forward and
-:meth:`Clock.run_due` starts every crawler whose schedule fell due since the last check, exactly as if that
-time had passed.
+AWS runs a crawler whose ``Schedule`` is ``cron(...)``, or a SCHEDULED trigger, at every minute the expression
+names (UTC). moto stores the schedule and never runs it. :class:`Clock` keeps lab time: ``advance(timedelta)``
+moves it forward and :meth:`Clock.run_due` starts everything whose schedule fell due since the last check,
+exactly as if that time had passed. What "everything" is comes from the clock's sources: on the local backend
+the local endpoint's scheduler (crawlers, triggers, ...); on AWS, where AWS fires schedules in real time, a
+source that starts due crawlers over boto3 so a lesson's code path is the same.
 
 Cron expressions follow AWS's six fields, ``Minutes Hours Day-of-month Month Day-of-week Year``, with ``*``,
 ``?`` (no specific value), ranges ``a-b``, lists ``a,b``, steps ``*/n`` or ``a/n``, ``L`` (last day of the
@@ -108,6 +110,12 @@ class Clock:
         start = start or datetime.now(timezone.utc).replace(second=0, microsecond=0)
         self._now = start if start.tzinfo else start.replace(tzinfo=timezone.utc)
         self._checked = self._now
+        self._sources: list = []
+
+    def add_source(self, source) -> None:
+        """Fire ``source(after, until) -> [names started]`` from :meth:`run_due` (idempotent)."""
+        if source not in self._sources:
+            self._sources.append(source)
 
     def now(self) -> datetime:
         return self._now
@@ -124,21 +132,32 @@ class Clock:
         back-offs pass this way, so a lesson never sleeps for real)."""
         self.advance(timedelta(seconds=seconds))
 
-    def run_due(self, target) -> list[str]:
-        """Start every crawler whose cron schedule fell due since the last call; return their names.
+    def run_due(self, target=None) -> list[str]:
+        """Start everything whose schedule fell due since the last call; return the names started.
 
-        ``target`` is a Lab, a boto3 Glue client, or moto's GlueBackend. A crawler still running when it
-        falls due is skipped, as on AWS. Several due times in the window start it once."""
-        started = []
+        The clock's sources decide what runs (a lab's clock has its backend's). A clock without sources starts
+        the scheduled crawlers of ``target`` (a Lab, a boto3 Glue client, or moto's GlueBackend). A crawler still
+        running when it falls due is skipped, as on AWS; several due times in the window start it once."""
         after, self._checked = self._checked, self._now
+        if self._sources:
+            return [name for source in list(self._sources) for name in source(after, self._now)]
+        return crawler_source(target)(after, self._now) if target is not None else []
+
+
+def crawler_source(target):
+    """A clock source that starts ``target``'s crawlers whose cron schedule fell due (see :meth:`Clock.run_due`
+    for ``target``)."""
+    def start_due(after: datetime, until: datetime) -> list[str]:
+        started = []
         for name, expression, start in _scheduled_crawlers(target):
             try:
-                due = Cron(expression).fire_times(after, self._now)
+                due = Cron(expression).fire_times(after, until)
             except ValueError:
                 continue
             if due and start():
                 started.append(name)
         return started
+    return start_due
 
 
 def _scheduled_crawlers(target):

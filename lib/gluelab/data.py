@@ -83,7 +83,8 @@ def path(name: str) -> Path:
     return data_dir() / info(name)["file"]
 
 
-def _sha256(file: Path) -> str:
+def file_sha256(file: Path) -> str:
+    """The SHA-256 of a file, hex, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(file, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -102,7 +103,7 @@ def verify(name: str) -> Path:
         raise DatasetError(f"The bundled file for {name!r} is missing: {file}. Restore it from the "
                            f"repository (git checkout -- data/{entry['file']}) or fetch the original with "
                            f"gluelab.data.download({name!r}).")
-    actual = _sha256(file)
+    actual = file_sha256(file)
     if actual != entry["sha256"]:
         raise DatasetError(f"The bundled file for {name!r} has changed: {file} has sha256 {actual}, the "
                            f"manifest expects {entry['sha256']}. Restore the original from the repository; "
@@ -225,7 +226,7 @@ def download(name: str, dest: str | os.PathLike | None = None, *, strict: bool =
                           f"that you accepted the dataset's terms on https://www.kaggle.com/datasets/{slug}. "
                           f"The bundled copy works offline: gluelab.data.load({name!r}).") from exc
     file = _downloaded_file(folder, remote_name, started)
-    digest = _sha256(file)
+    digest = file_sha256(file)
     expected = None if entry["partial"] else entry.get("original_sha256", entry["sha256"])
     matches = None if expected is None else digest == expected
     if matches is False:

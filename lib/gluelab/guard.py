@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import re
 
+from . import localaws
 from .naming import Naming
 
 MUTATING = re.compile(r"^(Create|Delete|Put|Update|Start|Stop|Batch|Reset|Tag|Untag|Run|Invoke|Send|Publish|"
                       r"Copy|Upload|Complete|Abort|Restore|Import|Register|Deregister|Resume|Attach|Detach|"
                       r"Enable|Disable|Set|Add|Remove|Purge|Subscribe|Unsubscribe|Modify|Redrive|Notify)")
 
-#: Parameters (compared case-insensitively) that name the resource an operation acts on.
-NAME_PARAMS = {k.lower() for k in (
-    "Bucket", "DatabaseName", "JobName", "CrawlerName", "WorkflowName", "TriggerName", "FunctionName", "QueueName",
-    "QueueUrl", "TopicArn", "stateMachineArn", "logGroupName", "RoleName", "RegistryId", "SchemaId", "AlarmName",
-    "Rule", "DashboardName", "StackName", "SessionId", "Ruleset")}
+#: Parameters (compared case-insensitively) that name the resource an operation acts on: what each service of
+#: the local AWS layer declares it owns (``gluelab.localaws.services``).
+NAME_PARAMS = {param.lower() for service in localaws.services() for param in service.guarded}
 #: Operations whose top-level ``Name`` is the name of the resource they act on.
 NAME_IS_RESOURCE = re.compile(r"^(Create|Delete|Update|Start|Stop|Put)")
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Callable
 
 import boto3
 from botocore.config import Config
 
-from . import clock, guard, localaws
+from . import clock, guard, localaws, spark, stages
 from .naming import ZONES, Naming, validate_prefix
+from .uris import split_uri
 
 BACKENDS = ("local", "aws")
 #: The local backend's account id (moto's default) and the prefix used when a local lab names none.
@@ -114,9 +114,13 @@ class Lab:
         self.master = master or os.environ.get("SPARK_MASTER")
         self.names = Naming(prefix, account_id, region)
         self.zones = Zones(**{z: f"s3://{self.names.bucket(z)}/" for z in ZONES})
-        #: The lab's clock: ``lab.clock.advance(...)`` then ``lab.clock.run_due(lab)`` fires due schedules, so
+        #: The lab's clock: ``lab.clock.advance(...)`` then ``lab.clock.run_due()`` fires due schedules, so
         #: lessons never sleep.
         self.clock = clock.Clock()
+        if backend == "local":
+            self.clock.add_source(localaws.scheduler.run_due)
+        else:
+            self.clock.add_source(clock.crawler_source(self))
         #: What a dry run would have done, in order (``(action, target)`` pairs).
         self.planned: list[tuple[str, str]] = []
         self._clients: dict[str, object] = {}
@@ -140,8 +144,6 @@ class Lab:
     @property
     def spark(self):
         """The process's SparkSession (created on first use), reading and writing ``s3://`` in this lab's S3."""
-        from . import spark
-
         # aws: no keys passed, so the data plane asks boto3's credential chain itself and refreshes them.
         return spark.session(endpoint_url=self.endpoint_url, region=self.region, master=self.master)
 
@@ -263,78 +265,27 @@ class Lab:
     def prepare(self, stage: str, *, scale: float = 1.0, seed: int = 42) -> None:
         """Re-create, idempotently, what the lessons up to ``stage`` built (see ``gluelab.stages``), with
         generated data at ``scale`` from ``seed`` (pass the notebook's parameters)."""
-        from . import stages
-
         stages.prepare(self, stage, scale=scale, seed=seed)
 
     # --- teardown -------------------------------------------------------------------------------------------
 
     def teardown(self) -> list[str]:
-        """Delete every resource this lab's prefix names (buckets with their objects, Glue databases, jobs,
-        crawlers, triggers, workflows, Schema Registry registries with their schemas, IAM roles) and nothing else;
-        print and return what was deleted."""
+        """Delete every resource this lab's prefix names, and nothing else: each service of
+        :func:`gluelab.localaws.services` says what it owns (buckets with their objects, Glue databases, jobs,
+        crawlers, triggers, workflows, registries, queues, topics, IAM roles, ...). Prints and returns what was
+        deleted."""
         deleted: list[str] = []
-        for kind, lister, deleter in _teardown_steps(self):
-            for name in lister():
-                if not self.names.owns(name):
-                    continue
-                if self._plan(f"delete {kind}", name):
-                    deleter(name)
-                    deleted.append(f"{kind} {name}")
-                    print(f"deleted {kind} {name}")
+        for service in localaws.services():
+            client = self.client(service.client)
+            for owned in service.owned:
+                for ident in owned.names(client):
+                    name = owned.name_of(ident)
+                    if not self.names.owns(name):
+                        continue
+                    if self._plan(f"delete {owned.kind}", name):
+                        owned.delete(client, ident)
+                        deleted.append(f"{owned.kind} {name}")
+                        print(f"deleted {owned.kind} {name}")
         if not deleted and not self.dry_run:
             print(f"nothing to delete for prefix {self.prefix!r}")
         return deleted
-
-
-def split_uri(uri: str) -> tuple[str, str]:
-    """``"s3://bucket/a/b.csv"`` -> ``("bucket", "a/b.csv")``."""
-    if not uri.startswith("s3://"):
-        raise ValueError(f"expected an s3:// URI, got {uri!r}")
-    bucket, _, key = uri[len("s3://"):].partition("/")
-    return bucket, key
-
-
-def _teardown_steps(lab: Lab) -> list[tuple[str, Callable, Callable]]:
-    s3, glue = lab.client("s3"), lab.client("glue")
-
-    def buckets():
-        return [b["Name"] for b in s3.list_buckets().get("Buckets", [])]
-
-    def delete_bucket(name):
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=name):
-            objs = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
-            for i in range(0, len(objs), 1000):
-                s3.delete_objects(Bucket=name, Delete={"Objects": objs[i:i + 1000], "Quiet": True})
-        s3.delete_bucket(Bucket=name)
-
-    def paged(op, key, field="Name", **kw):
-        def lister():
-            return [item[field] if field else item
-                    for page in glue.get_paginator(op).paginate(**kw) for item in page.get(key, [])]
-        return lister
-
-    iam = lab.client("iam")
-
-    def roles():
-        return [r["RoleName"] for page in iam.get_paginator("list_roles").paginate() for r in page["Roles"]]
-
-    def delete_role(name):
-        for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
-            iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
-        for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
-            iam.delete_role_policy(RoleName=name, PolicyName=p)
-        iam.delete_role(RoleName=name)
-
-    return [
-        ("trigger", paged("get_triggers", "Triggers"), lambda n: glue.delete_trigger(Name=n)),
-        ("workflow", lambda: glue.list_workflows().get("Workflows", []), lambda n: glue.delete_workflow(Name=n)),
-        ("crawler", paged("get_crawlers", "Crawlers"), lambda n: glue.delete_crawler(Name=n)),
-        ("job", paged("get_jobs", "Jobs"), lambda n: glue.delete_job(JobName=n)),
-        ("database", paged("get_databases", "DatabaseList"), lambda n: glue.delete_database(Name=n)),
-        ("schema registry", paged("list_registries", "Registries", "RegistryName"),
-         lambda n: glue.delete_registry(RegistryId={"RegistryName": n})),
-        ("bucket", buckets, delete_bucket),
-        ("IAM role", roles, delete_role),
-    ]

@@ -1,7 +1,7 @@
 """Glue Schema Registry compatibility: which new schema versions a schema's ``Compatibility`` mode accepts.
 
 AWS checks every ``RegisterSchemaVersion`` against the schema's earlier versions; moto stores versions without
-checking. :mod:`gluelab.hooks` uses :func:`check` so that the local endpoint behaves like AWS: a version that
+checking. :mod:`gluelab.localaws.glue_registry` uses :func:`check` so that the local endpoint behaves like AWS: a version that
 breaks the mode is stored with ``Status`` ``FAILURE`` (it keeps its version number but never becomes the
 schema's ``LatestSchemaVersion``, and later checks ignore it), a compatible one is ``AVAILABLE``.
 AWS's API does not say *why* a version failed: :func:`explain` works that out on either backend.

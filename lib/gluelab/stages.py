@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import data, synth
-from .lab import split_uri
+from .uris import split_uri
 
 
 @dataclass(frozen=True)

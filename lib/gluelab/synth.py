@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import _sha256, load
+from .data import file_sha256, load
 
 __all__ = ["generate_customer_batches", "generate_messy_sources", "generate_transactions"]
 
@@ -643,7 +643,7 @@ def _write_source(dest_dir: Path, spec: dict, world: _World, seed: int, scale: f
         "duplicates": duplicates, "corrupt_rows": corrupt,
         "corrupt": {kind: corrupt_kinds.count(kind) for kind in sorted(set(corrupt_kinds))},
         "corrupt_record_numbers": corrupt_numbers,
-        "bytes": target.stat().st_size, "sha256": _sha256(target),
+        "bytes": target.stat().st_size, "sha256": file_sha256(target),
     })
     return entry
 
@@ -808,12 +808,12 @@ def generate_customer_batches(dest_dir: str | os.PathLike, batches: int = 3, row
         with _atomic_file(dest / rel) as partial:
             partial.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         files[rel] = {"rows": len(lines), "distinct_rows": len(records), "duplicates": len(copies),
-                      "problems": dict(sorted(problems.items())), "sha256": _sha256(dest / rel)}
+                      "problems": dict(sorted(problems.items())), "sha256": file_sha256(dest / rel)}
     rel = "reference/country_codes.csv"
     with _atomic_file(dest / rel) as partial:
         partial.write_text("country_name,iso_code,region\n"
                            + "".join(f"{n},{c},{r}\n" for n, c, r in COUNTRIES), encoding="utf-8")
-    files[rel] = {"rows": len(COUNTRIES), "sha256": _sha256(dest / rel)}
+    files[rel] = {"rows": len(COUNTRIES), "sha256": file_sha256(dest / rel)}
     manifest = {"generator": "gluelab.synth.generate_customer_batches", "seed": seed, "batches": batches,
                 "rows_per_batch": rows_per_batch, "text_amount_batches": list(text_amount_batches),
                 "files": files}

@@ -1,6 +1,6 @@
 """gluelab's crawler: what an AWS Glue crawler does to S3 data, done by gluelab.
 
-The local endpoint runs it for ``start_crawler`` (see the "Crawlers" section of :mod:`gluelab.hooks`); it
+The local endpoint runs it for ``start_crawler`` (:mod:`gluelab.localaws.glue_crawlers`); it
 can also be called directly, synchronously, over boto3 clients::
 
     from gluelab import crawler
@@ -9,16 +9,16 @@ can also be called directly, synchronously, over boto3 clients::
 
 Modules, one concept each: :mod:`.listing` (include path, exclusions, skipped files), :mod:`.classify`
 (built-in classifiers), :mod:`.infer` (Hive types and widening), :mod:`.layout` (tables and partitions),
-:mod:`.tables` (TableInput / PartitionInput as AWS writes them), :mod:`.backends` (moto or boto3 storage
-and catalog), :mod:`.engine` (one crawl run under the crawler's policies).
+:mod:`.tables` (TableInput / PartitionInput as AWS writes them), :mod:`.backends` (storage and catalog
+over boto3), :mod:`.engine` (one crawl run under the crawler's policies).
 """
 from __future__ import annotations
 
-from .backends import Boto3Catalog, Boto3Storage, MotoCatalog, MotoStorage
+from .backends import Boto3Catalog, Boto3Storage
 from .engine import CrawlCancelled, CrawlError, CrawlerSpec, CrawlResult, CrawlState
 
 __all__ = ["crawl", "CrawlerSpec", "CrawlResult", "CrawlState", "CrawlError", "CrawlCancelled",
-           "Boto3Storage", "Boto3Catalog", "MotoStorage", "MotoCatalog"]
+           "Boto3Storage", "Boto3Catalog"]
 
 
 def crawl(crawler, *, glue=None, s3=None, state: CrawlState | None = None,

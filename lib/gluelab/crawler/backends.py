@@ -1,18 +1,16 @@
 """Where a crawl reads objects and writes tables: a small storage and catalog interface, two implementations.
 
-Inside the local endpoint the crawler works on moto's backends directly (:class:`MotoStorage`,
-:class:`MotoCatalog`): no HTTP round trips, so 10,000 objects crawl in seconds. Over boto3
-(:class:`Boto3Storage`, :class:`Boto3Catalog`) the same engine runs against any endpoint, including AWS.
+Over boto3 (:class:`Boto3Storage`, :class:`Boto3Catalog`) the engine runs against any endpoint, including AWS;
+inside the local endpoint it works on moto's backends directly (``gluelab.localaws.crawler_storage``), with no
+HTTP round trips.
 Every catalog write goes through the calls AWS's crawler makes (create_table, update_table, delete_table,
 batch_create_partition in batches of at most 100, ...), so moto keeps table versions as AWS does.
 """
 from __future__ import annotations
 
 import io
-from typing import Iterable, Iterator
+from typing import Iterator
 
-#: AWS's limit of partitions per BatchCreatePartition / BatchDeletePartition / BatchUpdatePartition call.
-PARTITION_BATCH = 100
 
 
 class Storage:
@@ -113,115 +111,6 @@ class Catalog:
         raise NotImplementedError
 
 
-def batches(items: list, size: int = PARTITION_BATCH) -> Iterable[list]:
-    """``items`` in consecutive chunks of at most ``size``."""
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
-
-
-# --- moto, in-process ----------------------------------------------------------------------------------------
-
-class MotoStorage(Storage):
-    """Objects straight from moto's S3 backend (the crawl runs inside the local endpoint's process)."""
-
-    def __init__(self, account_id: str, partition: str = "aws"):
-        from moto.s3.models import s3_backends
-
-        self.backend = s3_backends[account_id][partition]
-
-    def _bucket(self, bucket: str):
-        from moto.s3.exceptions import MissingBucket
-
-        try:
-            return self.backend.get_bucket(bucket)
-        except MissingBucket:
-            raise FileNotFoundError(f"bucket {bucket} does not exist") from None
-
-    def list(self, bucket, prefix):
-        keys = self._bucket(bucket).keys
-        for name in list(keys.keys()):
-            if name.startswith(prefix):
-                key = keys.get(name)
-                if key is not None and not getattr(key, "is_delete_marker", False):
-                    yield name, key.size
-
-    def list_folder(self, bucket, prefix):
-        objects, folders = [], set()
-        for name, size in self.list(bucket, prefix):
-            rest = name[len(prefix):]
-            if "/" in rest:
-                folders.add(prefix + rest.split("/", 1)[0] + "/")
-            else:
-                objects.append((name, size))
-        return objects, sorted(folders)
-
-    def walk(self, bucket, prefix, skip_folder):
-        # One pass over moto's in-memory key index; a folder seen before costs no reads and no listing calls.
-        skipped: set[str] = set()
-        for name, size in self.list(bucket, prefix):
-            folder = name[:name.rfind("/") + 1]
-            if folder in skipped:
-                continue
-            parts = folder[len(prefix):].split("/")[:-1]
-            hit = None
-            for i in range(1, len(parts) + 1):
-                candidate = prefix + "/".join(parts[:i]) + "/"
-                if candidate in skipped or skip_folder(candidate):
-                    hit = candidate
-                    break
-            if hit is not None:
-                skipped.add(hit)
-                skipped.add(folder)
-                continue
-            yield name, size
-
-    def read(self, bucket, key, start=0, length=None):
-        obj = self._bucket(bucket).keys.get(key)
-        if obj is None:
-            raise FileNotFoundError(f"s3://{bucket}/{key} does not exist")
-        with obj.lock:
-            buf = obj._value_buffer
-            buf.seek(start)
-            return buf.read() if length is None else buf.read(length)
-
-
-class MotoCatalog(Catalog):
-    """Tables and partitions in moto's Glue backend, written with the backend's own methods."""
-
-    def __init__(self, glue_backend):
-        self.backend = glue_backend
-
-    def database_exists(self, database):
-        return database in self.backend.databases
-
-    def tables(self, database):
-        return [t.as_dict() for t in self.backend.get_database(database).tables.values()]
-
-    def create_table(self, database, table_input):
-        self.backend.create_table(database, table_input["Name"], table_input)
-
-    def update_table(self, database, table_input):
-        self.backend.update_table(database, table_input["Name"], table_input)
-
-    def delete_table(self, database, name):
-        self.backend.delete_table(database, name)
-
-    def partitions(self, database, table):
-        return [p.as_dict() for p in self.backend.get_table(database, table).partitions.values()]
-
-    def batch_create_partition(self, database, table, inputs):
-        assert len(inputs) <= PARTITION_BATCH
-        self.backend.batch_create_partition(database, table, inputs)
-
-    def batch_update_partition(self, database, table, entries):
-        assert len(entries) <= PARTITION_BATCH
-        self.backend.batch_update_partition(database, table, entries)
-
-    def batch_delete_partition(self, database, table, values):
-        assert len(values) <= PARTITION_BATCH
-        self.backend.batch_delete_partition(database, table, [{"Values": v} for v in values])
-
-
 # --- boto3, any endpoint -------------------------------------------------------------------------------------
 
 class Boto3Storage(Storage):
@@ -251,10 +140,6 @@ class Boto3Storage(Storage):
 
 
 #: Read-only fields of a Table that are not part of a TableInput.
-_NOT_INPUT = ("DatabaseName", "CreateTime", "UpdateTime", "CreatedBy", "IsRegisteredWithLakeFormation",
-              "CatalogId", "VersionId", "IsMultiDialectView", "FederatedTable")
-
-
 class Boto3Catalog(Catalog):
     """Tables and partitions through a Glue client."""
 
@@ -295,8 +180,3 @@ class Boto3Catalog(Catalog):
     def batch_delete_partition(self, database, table, values):
         self.glue.batch_delete_partition(DatabaseName=database, TableName=table,
                                          PartitionsToDelete=[{"Values": v} for v in values])
-
-
-def table_input(table: dict) -> dict:
-    """A Table (as get_table returns it) reduced to the TableInput that would re-create it."""
-    return {k: v for k, v in table.items() if k not in _NOT_INPUT}

@@ -24,6 +24,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from .. import catalogmodel
 from . import backends, classify, layout, tables
 from .listing import Exclusions, select, split_s3_path
 
@@ -182,10 +183,10 @@ def crawl(spec: CrawlerSpec, storage: backends.Storage, catalog: backends.Catalo
                 note(f"Updated table {name} in database {spec.database}: schema change")
             else:
                 note(f"Table {name} has a schema change; not updated (SchemaChangePolicy UpdateBehavior LOG)")
-                new = backends.table_input(old)
+                new = catalogmodel.table_input(old)
         _sync_partitions(catalog, spec, name, new, plan, inherit, delete, update, result, note)
     for table, plan in appended:
-        _add_partitions(catalog, spec, table["Name"], backends.table_input(table), plan, plan.partitions,
+        _add_partitions(catalog, spec, table["Name"], catalogmodel.table_input(table), plan, plan.partitions,
                         inherit, result)
         result.tables.append(table["Name"])
 
@@ -262,7 +263,7 @@ def _merge_new_columns(old: dict, new: dict) -> dict:
     cols = list(old["StorageDescriptor"]["Columns"])
     names = {c["Name"] for c in cols}
     cols += [c for c in new["StorageDescriptor"]["Columns"] if c["Name"] not in names]
-    merged = backends.table_input(old)
+    merged = catalogmodel.table_input(old)
     merged["StorageDescriptor"] = {**old["StorageDescriptor"], "Columns": cols}
     return merged
 
@@ -272,7 +273,7 @@ def _add_partitions(catalog, spec, name, table, plan, partitions, inherit, resul
         return
     inputs = [tables.partition_input(values, f"s3://{plan.bucket}/{folder}", files, table, spec.name, inherit)
               for values, (folder, files) in sorted(partitions.items())]
-    for chunk in backends.batches(inputs):
+    for chunk in catalogmodel.batches(inputs):
         catalog.batch_create_partition(spec.database, name, chunk)
     result.partitions_created += len(inputs)
 
@@ -292,12 +293,12 @@ def _sync_partitions(catalog, spec, name, table, plan, inherit, delete, update, 
                     [(c["Name"], c["Type"]) for c in have.get("Columns", [])] != \
                     [(c["Name"], c["Type"]) for c in want["StorageDescriptor"]["Columns"]]:
                 changed.append({"PartitionValueList": list(values), "PartitionInput": want})
-    for chunk in backends.batches(changed):
+    for chunk in catalogmodel.batches(changed):
         catalog.batch_update_partition(spec.database, name, chunk)
     result.partitions_updated += len(changed)
     gone = [list(v) for v in current if v not in plan.partitions]
     if gone and delete == "DELETE_FROM_DATABASE":
-        for chunk in backends.batches(gone):
+        for chunk in catalogmodel.batches(gone):
             catalog.batch_delete_partition(spec.database, name, chunk)
         result.partitions_deleted += len(gone)
         note(f"Deleted {len(gone)} partition(s) of table {name} whose folders are gone")
@@ -320,7 +321,7 @@ def _handle_deleted_tables(catalog, spec, existing, written, include_uris, delet
         elif delete == "DEPRECATE_IN_DATABASE":
             if "DEPRECATED_BY_CRAWLER" in params:
                 continue
-            marked = backends.table_input(table)
+            marked = catalogmodel.table_input(table)
             stamp = str(int(time.time() * 1000))
             marked["Parameters"] = {**params, "DEPRECATED_BY_CRAWLER": stamp}
             sd = dict(marked.get("StorageDescriptor", {}))

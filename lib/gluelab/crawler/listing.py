@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..uris import split_folder
+
 
 @dataclass(frozen=True)
 class S3Object:
@@ -27,17 +29,8 @@ class S3Object:
         return self.relative.rpartition("/")[0]
 
 
-def split_s3_path(path: str) -> tuple[str, str]:
-    """``"s3://bucket/a/b"`` -> ``("bucket", "a/b/")``: the include path as a bucket and a folder prefix.
-
-    A path without the ``s3://`` scheme is accepted too (Glue's console shows ``bucket/folder``)."""
-    if path.startswith("s3://"):
-        path = path[len("s3://"):]
-    bucket, _, prefix = path.partition("/")
-    if not bucket:
-        raise ValueError(f"an S3 include path needs a bucket, got {path!r}")
-    prefix = prefix.strip("/")
-    return bucket, (prefix + "/" if prefix else "")
+#: An include path as a bucket and a folder prefix (``gluelab.uris.split_folder``).
+split_s3_path = split_folder
 
 
 @lru_cache(maxsize=512)

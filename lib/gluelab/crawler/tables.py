@@ -1,12 +1,7 @@
 """What a crawler writes: TableInput and PartitionInput dicts shaped like the ones AWS's crawler writes.
 
-Per format, AWS's crawler uses these storage descriptors (as seen in any crawled table's get_table):
-
-* CSV: ``TextInputFormat`` / ``HiveIgnoreKeyTextOutputFormat`` with ``LazySimpleSerDe`` (``field.delim``),
-  or ``OpenCSVSerde`` (``separatorChar``, ``quoteChar``) when values are quoted; parameters ``delimiter``,
-  ``skip.header.line.count`` (with a header), ``areColumnsQuoted``, ``columnsOrdered``.
-* JSON: the same text formats with ``org.openx.data.jsonserde.JsonSerDe`` (``paths`` = the top-level fields).
-* Parquet: ``MapredParquetInputFormat`` / ``MapredParquetOutputFormat`` with ``ParquetHiveSerDe``.
+The storage descriptors and SerDes per format come from :mod:`gluelab.catalogmodel`; a CSV table also gets the
+parameters ``delimiter``, ``skip.header.line.count`` (with a header), ``areColumnsQuoted``, ``columnsOrdered``.
 
 Every table and partition carries ``classification``, ``compressionType``, ``typeOfData`` = ``file``,
 ``objectCount``, ``sizeKey``, ``recordCount``, ``averageRecordSize``, ``UPDATED_BY_CRAWLER`` and the crawler
@@ -16,16 +11,8 @@ from __future__ import annotations
 
 import json
 
+from .. import catalogmodel
 from . import infer
-
-TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
-TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
-LAZY_SIMPLE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-OPEN_CSV = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 
 
 def columns_of(files) -> tuple:
@@ -49,24 +36,15 @@ def format_of(files) -> tuple[dict, str, str, dict]:
     first = files[0][1]
     params = {"classification": first.classification, "compressionType": first.compression,
               "typeOfData": "file"}
-    if first.classification == "parquet":
-        return params, PARQUET_INPUT, PARQUET_OUTPUT, {"SerializationLibrary": PARQUET_SERDE,
-                                                      "Parameters": {"serialization.format": "1"}}
-    if first.classification == "json":
-        paths = ",".join(sorted(n for n, _ in columns_of(files)))
-        return params, TEXT_INPUT, TEXT_OUTPUT, {"SerializationLibrary": JSON_SERDE,
-                                                "Parameters": {"paths": paths}}
+    if first.classification in ("parquet", "json"):
+        return (params, *catalogmodel.formats_and_serde(first.classification,
+                                                        json_paths=(n for n, _ in columns_of(files))))
     quoted = any(schema.quoted for _, schema in files)
     params.update({"delimiter": first.delimiter, "areColumnsQuoted": str(quoted).lower(),
                    "columnsOrdered": "true"})
     if first.header:
         params["skip.header.line.count"] = "1"
-    if quoted:
-        serde = {"SerializationLibrary": OPEN_CSV,
-                 "Parameters": {"separatorChar": first.delimiter, "quoteChar": '"'}}
-    else:
-        serde = {"SerializationLibrary": LAZY_SIMPLE, "Parameters": {"field.delim": first.delimiter}}
-    return params, TEXT_INPUT, TEXT_OUTPUT, serde
+    return (params, *catalogmodel.formats_and_serde("csv", delimiter=first.delimiter, quoted=quoted))
 
 
 def crawler_parameters(crawler_name: str, exclusions: list[str] | None = None) -> dict:
@@ -79,11 +57,9 @@ def crawler_parameters(crawler_name: str, exclusions: list[str] | None = None) -
 
 def storage_descriptor(columns: tuple, location: str, files, parameters: dict) -> dict:
     _, input_format, output_format, serde = format_of(files)
-    return {"Columns": [{"Name": n, "Type": infer.to_hive(t)} for n, t in columns],
-            "Location": location, "InputFormat": input_format, "OutputFormat": output_format,
-            "Compressed": files[0][1].compression != "none", "NumberOfBuckets": -1, "SerdeInfo": serde,
-            "BucketColumns": [], "SortColumns": [], "Parameters": dict(parameters),
-            "StoredAsSubDirectories": False}
+    return catalogmodel.storage_descriptor([{"Name": n, "Type": infer.to_hive(t)} for n, t in columns], location,
+                                           input_format, output_format, serde,
+                                           compressed=files[0][1].compression != "none", parameters=parameters)
 
 
 def table_input(name: str, plan, crawler_name: str, exclusions=None) -> dict:

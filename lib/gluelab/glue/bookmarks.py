@@ -28,7 +28,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..crawler.listing import Exclusions, is_skipped, split_s3_path
+from ..crawler.listing import Exclusions, is_skipped
+from ..uris import key_of, split_folder
 
 ENABLE, PAUSE, DISABLE = "job-bookmark-enable", "job-bookmark-pause", "job-bookmark-disable"
 OPTIONS = (ENABLE, PAUSE, DISABLE)
@@ -62,8 +63,8 @@ def list_files(s3, path: str, *, recurse: bool = True, exclusions: list[str] | N
     skip them, unless ``include_hidden``. ``exclusions`` are Glue's Unix-style globs, matched against the key
     relative to ``path`` (``"**.txt"``) or the full ``s3://`` URI.
     """
-    bucket, folder = split_s3_path(path)
-    exact = path[len("s3://"):].partition("/")[2] if path.startswith("s3://") else path.partition("/")[2]
+    bucket, folder = split_folder(path)
+    exact = key_of(path)
     excluded = Exclusions(exclusions)
     out = []
     paginator = s3.get_paginator("list_objects_v2")

@@ -35,6 +35,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import sys
 import threading
 import time
@@ -46,7 +47,7 @@ from pyspark.sql import DataFrame, SparkSession, SQLContext
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ..lab import split_uri
+from ..uris import split_uri
 from . import bookmarks, sqlcatalog
 
 _FILE = "__gluelab_source_file"
@@ -534,10 +535,10 @@ def _session_for(spark_context) -> SparkSession:
         return active
     if spark_context is not None or SparkContext._active_spark_context is not None:
         return SparkSession.builder.getOrCreate()
-    from .. import localaws
     from .. import spark as gluelab_spark
 
-    return gluelab_spark.session(endpoint_url=localaws.endpoint_url())
+    # the local endpoint, when one runs, has pointed AWS_ENDPOINT_URL at itself; on AWS it is unset
+    return gluelab_spark.session(endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
 
 
 def _format(fmt) -> str:

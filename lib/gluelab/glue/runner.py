@@ -1,4 +1,7 @@
-"""Run Glue Spark job scripts (``glueetl``, ``gluestreaming``) in this process, behind boto3's start_job_run.
+"""Run a Glue Spark job script (``glueetl``, ``gluestreaming``) in this process, as Glue would.
+
+The local endpoint's job runner (:mod:`gluelab.localaws.glue_job_runners`) calls :func:`run_script` for each
+run that start_job_run starts; this module knows nothing of moto.
 
 On AWS a Glue job run gets a fresh cluster; here a run reuses the lab's SparkSession, because a new JVM per
 run would cost ~8 s and a small job should go from ``start_job_run`` to SUCCEEDED in a few seconds. What a
@@ -37,7 +40,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import ctypes
-import importlib
 import io
 import linecache
 import os
@@ -74,70 +76,6 @@ class ScriptResult:
     stdout: str
     stderr: str
     seconds: float
-
-
-# --- the job runner (moto side) -----------------------------------------------------------------------------
-
-def run_glue_job(job, run) -> None:
-    """``JOB_RUNNERS["glueetl"]``: execute ``run`` of moto's ``job`` and finish it (state, logs, timing)."""
-    from gluelab import hooks
-
-    try:
-        source = hooks.fetch_script(job)
-    except (FileNotFoundError, ValueError) as exc:
-        hooks.finish_run(run, "FAILED", str(exc))
-        return
-    location = job.command["ScriptLocation"]
-    try:
-        _enable_awsglue()
-        spark = _lab_session(job.backend.region_name)
-    except Exception as exc:
-        hooks.finish_run(run, "FAILED",
-                         f"gluelab could not prepare Spark for the job: {type(exc).__name__}: {exc}")
-        return
-    if not run.set_state("RUNNING"):  # stopped while starting
-        hooks.finish_run(run, "STOPPED")
-        return
-    arguments = run.arguments or {}
-    setup = None
-    if str(arguments.get("--enable-glue-datacatalog", "false")).lower() != "false":
-        def setup():
-            importlib.import_module("gluelab.glue.sqlcatalog").sync(spark)
-    timeout_min = run.timeout  # None for a streaming job without a Timeout: it runs until stopped
-    timeout_seconds = timeout_min * hooks.SECONDS_PER_TIMEOUT_MINUTE if timeout_min else None
-    result = run_script(source, [os.path.basename(location) or "script.py", *hooks.job_argv(job, run)],
-                        spark=spark, filename=location, group=run.job_run_id, timeout_seconds=timeout_seconds,
-                        stop=run.stop_requested, on_start=run.restart_clock, setup=setup)
-    hooks._ship_logs(job, run, result.stdout, result.stderr)
-    error = hooks.timeout_message(timeout_min) if result.state == "TIMEOUT" else result.error
-    hooks.finish_run(run, result.state, error)
-
-
-_awsglue_enabled = False
-
-
-def _enable_awsglue() -> None:
-    """Make ``import awsglue`` work in job scripts (``gluelab.glue.enable``, once per process)."""
-    global _awsglue_enabled
-    if _awsglue_enabled:
-        return
-    try:
-        enable = importlib.import_module("gluelab.glue").enable
-    except (ImportError, AttributeError):
-        return  # without it, scripts that use plain Spark still run
-    enable()
-    _awsglue_enabled = True
-
-
-def _lab_session(region: str):
-    """The lab's SparkSession (started on the local endpoint if this process has none yet)."""
-    from gluelab import localaws, spark
-
-    session = spark.session(endpoint_url=localaws.endpoint_url(), region=region)
-    if getattr(session, "_sc", None) is None:
-        raise RuntimeError("Glue job scripts need a SparkContext, which Spark Connect does not have: run the "
-                           "lab with local Spark (no SPARK_MASTER=sc://...)")
-    return session
 
 
 # --- running one script -------------------------------------------------------------------------------------

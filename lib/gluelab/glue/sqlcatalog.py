@@ -7,7 +7,7 @@ and Spark:
   (:func:`table_format`);
 * writing one (``enableUpdateCatalog``): :func:`update_for_write` creates or updates the table from the
   written DataFrame and registers its new partitions; the storage descriptors (:func:`storage_descriptor`) are
-  the ones AWS's crawler writes (:mod:`gluelab.crawler.tables`), so crawled and job-written tables look alike;
+  the ones AWS's crawler writes (:mod:`gluelab.catalogmodel`), so crawled and job-written tables look alike;
 * SQL over the catalog (``--enable-glue-datacatalog`` on AWS): :func:`sync` registers every catalog table as
   an external Spark table ``USING parquet|csv|json LOCATION 's3://...'`` (with its catalog partitions), so
   ``spark.sql("select * from db.table")`` works.
@@ -19,23 +19,13 @@ import tempfile
 import warnings
 
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from ..catalog import table_input
-from ..crawler import tables as crawled
+from .. import catalogmodel
+from ..catalogmodel import table_input
 
 #: Spark reader formats for a catalog ``classification``.
 _CLASSIFICATIONS = {"csv": "csv", "json": "json", "parquet": "parquet", "orc": "orc", "avro": "avro",
                     "glueparquet": "parquet"}
-_SERDES = {crawled.PARQUET_SERDE: "parquet", crawled.JSON_SERDE: "json", "org.apache.hive.hcatalog.data.JsonSerDe":
-           "json", crawled.OPEN_CSV: "csv", crawled.LAZY_SIMPLE: "csv",
-           "org.apache.hadoop.hive.ql.io.orc.OrcSerde": "orc"}
-_ORC = ("org.apache.hadoop.hive.ql.io.orc.OrcInputFormat", "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
-        "org.apache.hadoop.hive.ql.io.orc.OrcSerde")
-
-
-#: Partitions per batch_create_partition call (AWS's limit).
-PARTITION_BATCH = 100
 #: Characters Spark escapes in partition folder names (``key=value``).
 _ESCAPED = set('"#%\'*/:=?\\\x7f{[]^') | {chr(c) for c in range(0x20)}
 
@@ -54,7 +44,7 @@ def table_format(table: dict) -> tuple[str, dict]:
     serde_params = serde.get("Parameters") or {}
     fmt = _CLASSIFICATIONS.get(str(params.get("classification", "")).lower())
     if fmt is None:
-        fmt = _SERDES.get(serde.get("SerializationLibrary", ""))
+        fmt = catalogmodel.SERDE_FORMATS.get(serde.get("SerializationLibrary", ""))
     if fmt is None and "parquet" in str(sd.get("InputFormat", "")).lower():
         fmt = "parquet"
     if fmt is None:
@@ -72,26 +62,9 @@ def table_format(table: dict) -> tuple[str, dict]:
     return fmt, options
 
 
-def hive_type(data_type: T.DataType) -> str:
-    """The catalog (Hive) spelling of a Spark type: ``bigint``, ``decimal(10,2)``, ``struct<a:int>``."""
-    if isinstance(data_type, T.StructType):
-        return "struct<" + ",".join(f"{f.name}:{hive_type(f.dataType)}" for f in data_type.fields) + ">"
-    if isinstance(data_type, T.ArrayType):
-        return f"array<{hive_type(data_type.elementType)}>"
-    if isinstance(data_type, T.MapType):
-        return f"map<{hive_type(data_type.keyType)},{hive_type(data_type.valueType)}>"
-    if isinstance(data_type, (T.TimestampType, T.TimestampNTZType)):
-        return "timestamp"
-    if isinstance(data_type, T.NullType):
-        return "string"
-    if isinstance(data_type, (T.CharType, T.VarcharType, T.StringType)):
-        return "string"
-    return data_type.simpleString()
-
-
-def columns_of(schema: T.StructType, exclude=()) -> list[dict]:
-    """Catalog ``Columns`` for a DataFrame schema, without the ``exclude`` names (partition keys)."""
-    return [{"Name": f.name, "Type": hive_type(f.dataType)} for f in schema.fields if f.name not in exclude]
+#: The catalog (Hive) spelling of a Spark type, and catalog Columns of a Spark schema (gluelab.catalogmodel).
+hive_type = catalogmodel.hive_type
+columns_of = catalogmodel.catalog_columns
 
 
 def storage_descriptor(fmt: str, location: str, columns: list[dict], format_options: dict | None = None,
@@ -101,30 +74,20 @@ def storage_descriptor(fmt: str, location: str, columns: list[dict], format_opti
     fmt = {"glueparquet": "parquet"}.get(fmt, fmt)
     format_options = format_options or {}
     params = {"classification": fmt, "compressionType": (compression or "none").lower(), "typeOfData": "file"}
-    if fmt == "parquet":
-        inp, out, serde = crawled.PARQUET_INPUT, crawled.PARQUET_OUTPUT, {
-            "SerializationLibrary": crawled.PARQUET_SERDE, "Parameters": {"serialization.format": "1"}}
-    elif fmt == "json":
-        inp, out, serde = crawled.TEXT_INPUT, crawled.TEXT_OUTPUT, {
-            "SerializationLibrary": crawled.JSON_SERDE,
-            "Parameters": {"paths": ",".join(sorted(c["Name"] for c in columns))}}
-    elif fmt == "csv":
-        sep = format_options.get("separator", ",")
+    sep = format_options.get("separator", ",")
+    if fmt == "csv":
         params.update({"delimiter": sep, "areColumnsQuoted": "false", "columnsOrdered": "true"})
         if format_options.get("writeHeader", True):
             params["skip.header.line.count"] = "1"
-        inp, out, serde = crawled.TEXT_INPUT, crawled.TEXT_OUTPUT, {
-            "SerializationLibrary": crawled.OPEN_CSV,
-            "Parameters": {"separatorChar": sep, "quoteChar": format_options.get("quoteChar", '"')}}
-    elif fmt == "orc":
-        inp, out, lib = _ORC
-        serde = {"SerializationLibrary": lib, "Parameters": {}}
-    else:
-        raise CatalogMappingError(f"cannot describe {fmt!r} files in the catalog (csv, json, parquet, orc)")
-    sd = {"Columns": columns, "Location": location, "InputFormat": inp, "OutputFormat": out,
-          "Compressed": params["compressionType"] not in ("none", "uncompressed"), "NumberOfBuckets": -1,
-          "SerdeInfo": serde, "BucketColumns": [], "SortColumns": [], "Parameters": dict(params),
-          "StoredAsSubDirectories": False}
+    try:
+        inp, out, serde = catalogmodel.formats_and_serde(fmt, delimiter=sep,
+                                                         quote_char=format_options.get("quoteChar", '"'),
+                                                         json_paths=(c["Name"] for c in columns))
+    except ValueError as exc:
+        raise CatalogMappingError(str(exc)) from None
+    sd = catalogmodel.storage_descriptor(columns, location, inp, out, serde,
+                                         compressed=params["compressionType"] not in ("none", "uncompressed"),
+                                         parameters=params)
     return sd, params
 
 
@@ -197,7 +160,7 @@ def update_for_write(glue, database: str, table_name: str, df, fmt: str, path: s
     inputs = [{"Values": values, "StorageDescriptor": {**table_sd, "Location": folder},
                "Parameters": dict(params)}
               for values, folder in _written_partitions(df, location, keys) if tuple(values) not in existing]
-    for chunk in (inputs[i:i + PARTITION_BATCH] for i in range(0, len(inputs), PARTITION_BATCH)):
+    for chunk in catalogmodel.batches(inputs):
         answer = glue.batch_create_partition(DatabaseName=database, TableName=table_name, PartitionInputList=chunk)
         errors = [e for e in answer.get("Errors", [])
                   if e.get("ErrorDetail", {}).get("ErrorCode") != "AlreadyExistsException"]

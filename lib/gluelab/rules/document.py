@@ -17,7 +17,7 @@ import json
 import re
 from pathlib import Path
 
-from ..lab import split_uri
+from ..uris import split_uri
 
 
 #: Table parameter holding the rules document as JSON text.

@@ -15,6 +15,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
+from .. import catalogmodel
 from .document import RuleError, _as_list, _label, _normalized, _suggest, load_from_table, normalize
 
 _P = "__rules_"                      # prefix of the engine's working columns
@@ -30,21 +31,8 @@ class _Problem(Exception):
 # ---- schemas -----------------------------------------------------------------------------------------------
 
 
-def spark_schema(table_or_columns):
-    """A Spark StructType from a Glue table (``get_table()["Table"]``: columns then partition keys) or a list
-    of Glue columns ``[{"Name", "Type"}]``. ``char(n)``/``varchar(n)`` become ``string``."""
-    from pyspark.sql import types as T
-
-    if isinstance(table_or_columns, dict):
-        columns = (table_or_columns.get("StorageDescriptor", {}).get("Columns", [])
-                   + table_or_columns.get("PartitionKeys", []))
-    else:
-        columns = list(table_or_columns)
-    fields = []
-    for c in columns:
-        hive = re.sub(r"\b(?:var)?char\s*\(\s*\d+\s*\)", "string", c["Type"], flags=re.I)
-        fields.append(T.StructField(c["Name"], T.DataType.fromDDL(hive), True))
-    return T.StructType(fields)
+#: A Spark StructType from a Glue table or a list of Glue columns (:func:`gluelab.catalogmodel.spark_schema`).
+spark_schema = catalogmodel.spark_schema
 
 
 def read_table(spark, table: dict):

@@ -1,17 +1,11 @@
-"""Contract tests for gluelab's moto execution hooks: every hooked behaviour, through boto3 as a learner sees it.
-
-If a moto upgrade moves or changes what a hook relies on, these fail loudly.
-"""
+"""Glue job runs on the local endpoint (Python shell jobs here; Spark jobs in test_glue_spark_jobs.py): every
+executed behaviour through boto3, as a learner sees it."""
 import json
-import re
-from pathlib import Path
 
-import moto
 import pytest
 
-from gluelab import hooks, waiting
-
-ROOT = Path(__file__).resolve().parents[1]
+from gluelab import waiting
+from gluelab.localaws import glue_jobs
 
 
 def wait_for_run(glue, job, run_id, timeout=30):
@@ -24,29 +18,6 @@ def shell_job(make_job):
     def make(name, source, **job_kwargs):
         return make_job(name, source, "pythonshell", "3.9", **job_kwargs)
     return make
-
-
-def test_moto_is_the_pinned_version():
-    pins = dict(re.findall(r"^([a-z0-9_-]+)(?:\[[^\]]*\])?==(\S+)", (ROOT / "requirements.txt").read_text(), re.M))
-    assert moto.__version__ == pins["moto"] == hooks.MOTO_VERSION
-
-
-def test_every_hooked_method_still_fits_moto():
-    hooks.check_contracts()  # raises HookContractError with the details otherwise
-    assert {(h.owner.__name__, h.method) for h in hooks._HOOKS} >= {("FakeJob", "start_job_run")}
-
-
-def test_contract_check_fails_loudly_when_moto_changes(monkeypatch):
-    class Moved:
-        def start(self, other_args):
-            pass
-
-    monkeypatch.setattr(hooks, "_HOOKS", [hooks._Hook(Moved, "start", ("name",), lambda *a: None),
-                                          hooks._Hook(Moved, "gone", (), lambda *a: None)])
-    with pytest.raises(hooks.HookContractError) as err:
-        hooks.check_contracts()
-    assert "Moved.start lost parameter(s) ['name']" in str(err.value)
-    assert "Moved.gone no longer exists" in str(err.value)
 
 
 def test_python_shell_job_runs_its_script_with_arguments(lab, shell_job):
@@ -106,7 +77,7 @@ def test_missing_script_fails_the_run_with_the_location(lab):
 
 
 def test_job_timeout_stops_the_script(lab, shell_job, monkeypatch):
-    monkeypatch.setattr(hooks, "SECONDS_PER_TIMEOUT_MINUTE", 0.5)
+    monkeypatch.setattr(glue_jobs, "SECONDS_PER_TIMEOUT_MINUTE", 0.5)
     job = shell_job("slow-job", "import time\ntime.sleep(30)\n", Timeout=1)
     glue = lab.client("glue")
     run, _ = wait_for_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
@@ -138,20 +109,10 @@ def test_job_types_without_a_runner_keep_motos_stored_state(lab):
 
 # --- job runs: stop, retries, update_job, and the actions moto lacks --------------------------------------
 
-def test_glue_actions_gluelab_answers_are_still_missing_from_moto():
-    """If moto gains one of these, gluelab's answer shadows it: compare them, drop ours if moto's fits."""
-    from moto.glue.responses import GlueResponse
-
-    ours = {"batch_stop_job_run", "get_job_bookmark", "reset_job_bookmark", "update_job", "update_crawler",
-            "get_crawler_metrics", "list_schema_versions"}
-    assert ours <= set(hooks.GLUE_ACTIONS)
-    assert not [a for a in ours if hasattr(GlueResponse, a)]
-
-
 def test_spark_job_types_have_the_in_process_runner():
-    assert hooks.JOB_RUNNERS["glueetl"] is hooks.JOB_RUNNERS["gluestreaming"]
-    assert hooks.JOB_RUNNERS["glueetl"].first_state == "STARTING"
-    assert getattr(hooks.JOB_RUNNERS["pythonshell"], "first_state", "RUNNING") == "RUNNING"
+    assert glue_jobs.JOB_RUNNERS["glueetl"] is glue_jobs.JOB_RUNNERS["gluestreaming"]
+    assert glue_jobs.JOB_RUNNERS["glueetl"].first_state == "STARTING"
+    assert getattr(glue_jobs.JOB_RUNNERS["pythonshell"], "first_state", "RUNNING") == "RUNNING"
 
 
 def test_batch_stop_job_run_kills_a_python_shell_job(lab, shell_job):
@@ -215,7 +176,7 @@ def test_job_run_reports_attempt_capacity_and_dpu_seconds(lab, shell_job):
     assert run["Attempt"] == 0 and run["MaxCapacity"] == 0.0625
     elapsed = (run["CompletedOn"] - run["StartedOn"]).total_seconds()
     assert run["DPUSeconds"] == pytest.approx(0.0625 * elapsed, abs=0.05)
-    assert run["Timeout"] == hooks.DEFAULT_TIMEOUT_MINUTES
+    assert run["Timeout"] == glue_jobs.DEFAULT_TIMEOUT_MINUTES
 
 
 def test_batch_stop_job_run_of_runs_gluelab_does_not_execute(lab):
@@ -236,3 +197,19 @@ def test_batch_stop_job_run_of_runs_gluelab_does_not_execute(lab):
     finally:
         state_manager.unset_transition("glue::job_run")
         glue.delete_job(JobName=name)
+
+
+def test_every_finished_attempt_announces_its_state_change(lab, shell_job):
+    from gluelab.localaws import signals
+
+    seen = []
+    signals.subscribe(signals.JOB_STATE_CHANGE, lambda detail, resource=None: seen.append(detail))
+    name = shell_job("announce", "import sys\nsys.exit('no source data')\n", MaxRetries=1)
+    glue = lab.client("glue")
+    run_id = glue.start_job_run(JobName=name)["JobRunId"]
+    final, _ = waiting.job_run(glue, name, run_id, timeout=30, poll=0.1, follow_retries=True)
+    assert final["JobRunState"] == "FAILED" and final["Attempt"] == 1
+    mine = [d for d in seen if d["jobName"] == name]
+    assert [(d["jobRunId"], d["state"], d["severity"]) for d in mine] == [
+        (run_id, "FAILED", "ERROR"), (f"{run_id}_attempt_1", "FAILED", "ERROR")]
+    assert mine[0]["message"] == "no source data"

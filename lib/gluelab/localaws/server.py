@@ -1,4 +1,4 @@
-"""The local AWS endpoint: moto's ThreadedMotoServer inside this process, with gluelab's execution hooks.
+"""The local AWS endpoint: moto's ThreadedMotoServer inside this process, with the service modules' hooks.
 
 Why a real HTTP server rather than moto's in-process decorators: every client can use it the same way
 (boto3 in a notebook, a Glue job script in a subprocess, the AWS CLI with ``--endpoint-url``, Spark's S3
@@ -16,6 +16,8 @@ import os
 import threading
 import urllib.request
 
+from . import hooks
+
 #: Fake credentials for the local endpoint. moto accepts any; these are not secrets.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -32,15 +34,14 @@ def endpoint_url() -> str | None:
 def start(region: str = "us-east-1") -> str:
     """Start the local endpoint (once per process) and return its URL, e.g. ``http://127.0.0.1:40123``.
 
-    Also installs the execution hooks (``gluelab.hooks``), switches on moto's Step Functions interpreter and
-    points this process's AWS environment variables at the endpoint.
+    Also installs the execution hooks (:mod:`.hooks`, registered by the service modules of this package),
+    switches on moto's Step Functions interpreter and points this process's AWS environment variables at the
+    endpoint.
     """
     global _server, _endpoint
     with _lock:
         if _endpoint is None:
             from moto.server import ThreadedMotoServer
-
-            from . import hooks
 
             hooks.install()
             # AWS managed policies (e.g. AWSGlueServiceRole) exist in every account; moto loads them on request.

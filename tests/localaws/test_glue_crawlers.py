@@ -1,5 +1,5 @@
 """Crawlers through boto3 on the local endpoint, as a learner's script uses them on AWS (start_crawler really
-crawls). Also the contract of the crawler hooks in gluelab.hooks."""
+crawls). Also the contract of the crawler hooks in gluelab.localaws.glue_crawlers."""
 import io
 import time
 import uuid
@@ -9,7 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gluelab import hooks, waiting
+from gluelab import waiting
+from gluelab.localaws import hooks
 
 
 def test_crawler_hooks_fit_moto():

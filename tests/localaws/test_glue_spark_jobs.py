@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from gluelab import cost, hooks, jobs, waiting
+from gluelab import cost, jobs, waiting
+from gluelab.localaws import glue_bookmarks, glue_jobs
 from gluelab.glue import runner
 
 
@@ -173,7 +174,7 @@ sc.stop()
 
 
 def test_timeout_interrupts_a_python_loop(lab, etl_job, monkeypatch):
-    monkeypatch.setattr(hooks, "SECONDS_PER_TIMEOUT_MINUTE", 0.5)
+    monkeypatch.setattr(glue_jobs, "SECONDS_PER_TIMEOUT_MINUTE", 0.5)
     job = etl_job("endless", "import time\nprint('working')\nwhile True:\n    time.sleep(0.02)\n", Timeout=2)
     glue = lab.client("glue")
     run_id = glue.start_job_run(JobName=job)["JobRunId"]
@@ -186,7 +187,7 @@ def test_timeout_interrupts_a_python_loop(lab, etl_job, monkeypatch):
 
 
 def test_timeout_cancels_a_running_spark_job(lab, etl_job, monkeypatch):
-    monkeypatch.setattr(hooks, "SECONDS_PER_TIMEOUT_MINUTE", 1.5)
+    monkeypatch.setattr(glue_jobs, "SECONDS_PER_TIMEOUT_MINUTE", 1.5)
     job = etl_job("stuck-in-spark", """
 import time
 from pyspark.sql import SparkSession
@@ -204,7 +205,7 @@ print("never printed")
 
 
 def test_a_script_stuck_in_a_c_call_is_left_behind_after_the_grace_period(lab, etl_job, monkeypatch):
-    monkeypatch.setattr(hooks, "SECONDS_PER_TIMEOUT_MINUTE", 0.5)
+    monkeypatch.setattr(glue_jobs, "SECONDS_PER_TIMEOUT_MINUTE", 0.5)
     monkeypatch.setattr(runner, "STOP_GRACE_SECONDS", 0.5)
     job = etl_job("sleeper", "import time\ntime.sleep(6)\n", Timeout=1)
     glue = lab.client("glue")
@@ -306,8 +307,8 @@ def test_job_without_capacity_gets_glues_default_workers(lab, etl_job):
     job = etl_job("default-size", "pass\n")
     glue = lab.client("glue")
     run, _ = wait(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
-    assert (run["WorkerType"], run["NumberOfWorkers"]) == hooks.DEFAULT_SPARK_WORKERS
-    assert run["Timeout"] == hooks.DEFAULT_TIMEOUT_MINUTES
+    assert (run["WorkerType"], run["NumberOfWorkers"]) == glue_jobs.DEFAULT_SPARK_WORKERS
+    assert run["Timeout"] == glue_jobs.DEFAULT_TIMEOUT_MINUTES
 
 
 def test_job_bookmark_actions_answer_from_the_bookmark_store(lab, etl_job, monkeypatch):
@@ -329,7 +330,7 @@ def test_job_bookmark_actions_answer_from_the_bookmark_store(lab, etl_job, monke
             return self.entries[name]
 
     store = FakeStore()
-    monkeypatch.setattr(hooks, "bookmark_store", lambda: store)
+    monkeypatch.setattr(glue_bookmarks, "STORE", store)
     job = etl_job("bookmarked", "pass\n")
     glue = lab.client("glue")
     not_found = glue.exceptions.EntityNotFoundException
@@ -410,12 +411,10 @@ job.commit()
 
 
 def test_enable_glue_datacatalog_syncs_the_catalog_before_the_script(lab, etl_job, monkeypatch):
-    import types
+    from gluelab.glue import sqlcatalog
 
     calls = []
-    fake = types.ModuleType("gluelab.glue.sqlcatalog")
-    fake.sync = lambda spark, glue_client=None, databases=None: calls.append(spark) or []
-    monkeypatch.setitem(sys.modules, "gluelab.glue.sqlcatalog", fake)
+    monkeypatch.setattr(sqlcatalog, "sync", lambda spark, glue_client=None, databases=None: calls.append(spark) or [])
     job = etl_job("catalog", "print('ran')\n")
     glue = lab.client("glue")
     plain, _ = wait(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
@@ -423,7 +422,8 @@ def test_enable_glue_datacatalog_syncs_the_catalog_before_the_script(lab, etl_jo
     run_id = glue.start_job_run(JobName=job, Arguments={"--enable-glue-datacatalog": "true"})["JobRunId"]
     assert wait(glue, job, run_id)[0]["JobRunState"] == "SUCCEEDED"
     assert len(calls) == 1 and calls[0] is lab.spark
-    fake.sync = lambda spark, **_: (_ for _ in ()).throw(PermissionError("no access to database sales"))
+    monkeypatch.setattr(sqlcatalog, "sync",
+                        lambda spark, **_: (_ for _ in ()).throw(PermissionError("no access to database sales")))
     failed, _ = wait(glue, job, glue.start_job_run(JobName=job, Arguments={"--enable-glue-datacatalog": ""})[
         "JobRunId"])
     assert failed["JobRunState"] == "FAILED"

@@ -1,0 +1,13 @@
+"""AWS CloudFormation: moto's stacks as they are; the prefix guard and teardown know them.
+
+Teardown deletes the lab's stacks that are not deleted already.
+"""
+from __future__ import annotations
+
+from .service import Owned, Service, paged
+
+SERVICE = Service("cloudformation", guarded=("StackName",), owned=(
+    Owned("stack", paged("list_stacks", "StackSummaries", "StackName",
+                         StackStatusFilter=["CREATE_COMPLETE", "UPDATE_COMPLETE", "ROLLBACK_COMPLETE",
+                                            "CREATE_FAILED", "UPDATE_ROLLBACK_COMPLETE"]),
+          lambda client, name: client.delete_stack(StackName=name)),))

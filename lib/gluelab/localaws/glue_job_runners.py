@@ -1,0 +1,175 @@
+"""The job runners behind ``start_job_run``: a Python shell job in a child Python process, a Spark job
+(``glueetl``, ``gluestreaming``) in this process on the lab's SparkSession (:mod:`gluelab.glue.runner` runs the
+script). Both fetch the script from the job's ``ScriptLocation`` in the lab's S3, pass Glue's arguments, ship
+stdout and stderr to CloudWatch Logs and finish the run (:func:`.glue_jobs.finish_run`).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from moto.glue.models import FakeJob
+from moto.s3.exceptions import MissingBucket, MissingKey
+from moto.s3.models import s3_backends
+
+from .. import spark as gluelab_spark
+from ..glue import enable as enable_awsglue
+from ..glue import runner as script_runner
+from ..uris import split_uri
+from . import glue_jobs, logship, server
+from .glue_jobs import JOB_RUNNERS, ExecutedJobRun, finish_run
+
+
+def job_argv(job: FakeJob, run: ExecutedJobRun) -> list[str]:
+    """The command-line arguments Glue passes to a job script: ``--JOB_NAME``, ``--JOB_RUN_ID``, then the
+    run's arguments (DefaultArguments merged with the run's Arguments, as moto already did)."""
+    argv = ["--JOB_NAME", job.name, "--JOB_RUN_ID", run.job_run_id]
+    for key, value in (run.arguments or {}).items():
+        argv += [key if key.startswith("--") else f"--{key}", str(value)]
+    return argv
+
+
+def fetch_script(job: FakeJob) -> str:
+    """The job's script text, read from its ``Command.ScriptLocation`` (s3://bucket/key) in the lab's S3."""
+    location = (job.command or {}).get("ScriptLocation", "")
+    try:
+        bucket, key = split_uri(location)
+    except ValueError:
+        raise ValueError(f"ScriptLocation must be an s3:// URI, got {location!r}") from None
+    backend = s3_backends[job.backend.account_id][job.backend.partition]
+    try:
+        obj = backend.get_object(bucket, key)
+    except (MissingBucket, MissingKey):
+        obj = None
+    if obj is None:
+        raise FileNotFoundError(f"the job's script {location} does not exist")
+    return obj.value.decode("utf-8")
+
+
+def timeout_message(minutes) -> str:
+    """The ErrorMessage of a run that reached its Timeout."""
+    return f"Job run timed out after {minutes:g} minute(s) (the job's Timeout)."
+
+
+def _last_error_line(stderr: str) -> str:
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else "the script exited with an error and printed nothing"
+
+
+def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
+    """Run a Python shell job's script in a child Python process with the job's arguments.
+
+    The child inherits this process's environment, so boto3 inside the script talks to the lab's endpoint.
+    The job's Timeout and BatchStopJobRun kill the child (TIMEOUT, STOPPED).
+    """
+    try:
+        source = fetch_script(job)
+    except (FileNotFoundError, ValueError) as exc:
+        finish_run(run, "FAILED", str(exc))
+        return
+    timeout_min = run.timeout or job.timeout or glue_jobs.DEFAULT_TIMEOUT_MINUTES
+    deadline = time.monotonic() + timeout_min * glue_jobs.SECONDS_PER_TIMEOUT_MINUTE
+    with tempfile.TemporaryDirectory(prefix="gluelab-job-") as tmp:
+        script = os.path.join(tmp, os.path.basename(job.command["ScriptLocation"]) or "script.py")
+        with open(script, "w", encoding="utf-8") as fh:
+            fh.write(source)
+        proc = subprocess.Popen([sys.executable, script, *job_argv(job, run)], cwd=tmp, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        ended = None
+        while True:
+            try:
+                stdout, stderr = proc.communicate(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if run.stop_requested.is_set():
+                    ended = "STOPPED"
+                elif time.monotonic() >= deadline:
+                    ended = "TIMEOUT"
+                else:
+                    continue
+                proc.kill()
+                stdout, stderr = proc.communicate()
+                break
+    _ship_logs(job, run, _text(stdout), _text(stderr))
+    if ended == "TIMEOUT":
+        finish_run(run, "TIMEOUT", timeout_message(timeout_min))
+    elif ended == "STOPPED":
+        finish_run(run, "STOPPED")
+    elif proc.returncode == 0:
+        finish_run(run, "SUCCEEDED")
+    else:
+        finish_run(run, "FAILED", _last_error_line(stderr))
+
+
+def _text(data) -> str:
+    if data is None:
+        return ""
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def _ship_logs(job: FakeJob, run: ExecutedJobRun, stdout: str, stderr: str) -> None:
+    """Write the run's stdout and stderr to CloudWatch Logs (``<LogGroupName>/output`` and ``/error``)."""
+    for suffix, text in (("output", stdout), ("error", stderr)):
+        logship.ship(job.backend.account_id, job.backend.region_name, f"{run.log_group}/{suffix}",
+                     run.job_run_id, text.splitlines())
+
+
+def run_glue_spark(job: FakeJob, run: ExecutedJobRun) -> None:
+    """Spark jobs (``glueetl``, ``gluestreaming``): the script runs in this process on the lab's SparkSession
+    (:func:`gluelab.glue.runner.run_script`); ``import awsglue`` works, and with ``--enable-glue-datacatalog``
+    the Data Catalog's tables are registered in Spark SQL before the script starts."""
+    try:
+        source = fetch_script(job)
+    except (FileNotFoundError, ValueError) as exc:
+        finish_run(run, "FAILED", str(exc))
+        return
+    location = job.command["ScriptLocation"]
+    try:
+        _enable_awsglue_once()
+        spark = _lab_session(job.backend.region_name)
+    except Exception as exc:
+        finish_run(run, "FAILED", f"gluelab could not prepare Spark for the job: {type(exc).__name__}: {exc}")
+        return
+    if not run.set_state("RUNNING"):  # stopped while starting
+        finish_run(run, "STOPPED")
+        return
+    arguments = run.arguments or {}
+    setup = None
+    if str(arguments.get("--enable-glue-datacatalog", "false")).lower() != "false":
+        def setup():
+            from ..glue import sqlcatalog
+
+            sqlcatalog.sync(spark)
+    timeout_min = run.timeout  # None for a streaming job without a Timeout: it runs until stopped
+    timeout_seconds = timeout_min * glue_jobs.SECONDS_PER_TIMEOUT_MINUTE if timeout_min else None
+    result = script_runner.run_script(
+        source, [os.path.basename(location) or "script.py", *job_argv(job, run)], spark=spark,
+        filename=location, group=run.job_run_id, timeout_seconds=timeout_seconds, stop=run.stop_requested,
+        on_start=run.restart_clock, setup=setup)
+    _ship_logs(job, run, result.stdout, result.stderr)
+    error = timeout_message(timeout_min) if result.state == "TIMEOUT" else result.error
+    finish_run(run, result.state, error)
+
+
+run_glue_spark.first_state = "STARTING"
+
+#: ``import awsglue`` made to work once per process (a real installation, if any, is announced once).
+_enable_awsglue_once = functools.cache(enable_awsglue)
+
+
+def _lab_session(region: str):
+    """The lab's SparkSession (started on the local endpoint if this process has none yet)."""
+    session = gluelab_spark.session(endpoint_url=server.endpoint_url(), region=region)
+    if getattr(session, "_sc", None) is None:
+        raise RuntimeError("Glue job scripts need a SparkContext, which Spark Connect does not have: run the "
+                           "lab with local Spark (no SPARK_MASTER=sc://...)")
+    return session
+
+
+JOB_RUNNERS["pythonshell"] = run_python_shell
+JOB_RUNNERS["glueetl"] = run_glue_spark
+JOB_RUNNERS["gluestreaming"] = run_glue_spark

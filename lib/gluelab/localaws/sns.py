@@ -1,0 +1,16 @@
+"""Amazon SNS: moto's SNS as it is (topics, subscriptions to SQS, filter policies).
+
+Teardown deletes the lab's topics, found by name (the last part of a topic's ARN).
+"""
+from __future__ import annotations
+
+from .service import Owned, Service
+
+
+def _topic_arns(sns) -> list[str]:
+    return [t["TopicArn"] for page in sns.get_paginator("list_topics").paginate() for t in page.get("Topics", [])]
+
+
+SERVICE = Service("sns", guarded=("TopicArn",), owned=(
+    Owned("SNS topic", _topic_arns, lambda sns, arn: sns.delete_topic(TopicArn=arn),
+          name_of=lambda arn: arn.rsplit(":", 1)[-1]),))
