@@ -54,3 +54,94 @@ def architecture():
     ax.set_title("One notebook, two backends", fontsize=12)
     fig.tight_layout()
     return fig
+
+
+#: Box colours by a node's last state (a job run's JobRunState, a crawl's State); grey = not run.
+STATE_COLORS = {"SUCCEEDED": "#b7e1b0", "FAILED": "#f4a6a0", "ERROR": "#f4a6a0", "TIMEOUT": "#f7c98b",
+                "STOPPED": "#d9d2e9", "CANCELLED": "#d9d2e9", "RUNNING": "#a9c8f0", "STARTING": "#a9c8f0",
+                "STOPPING": "#a9c8f0", "WAITING": "#a9c8f0"}
+_NOT_RUN = "#eeeeee"
+
+
+def node_state(node: dict) -> str | None:
+    """The last state of a workflow graph node (``get_workflow_run(..., IncludeGraph=True)``): its last job
+    run's JobRunState, its last crawl's State, or None (a trigger, or a node this run has not reached)."""
+    if node.get("Type") == "JOB":
+        runs = (node.get("JobDetails") or {}).get("JobRuns") or []
+        return runs[-1].get("JobRunState") if runs else None
+    if node.get("Type") == "CRAWLER":
+        crawls = (node.get("CrawlerDetails") or {}).get("Crawls") or []
+        return crawls[-1].get("State") if crawls else None
+    return None
+
+
+def _depths(nodes: list[dict], edges: list[dict]) -> dict[str, int]:
+    """Column of each node: the length of the longest path reaching it (the graph is acyclic, as Glue's is)."""
+    incoming: dict[str, list[str]] = {n["UniqueId"]: [] for n in nodes}
+    for e in edges:
+        incoming.setdefault(e["DestinationId"], []).append(e["SourceId"])
+    depth: dict[str, int] = {}
+
+    def visit(uid: str, seen: tuple = ()) -> int:
+        if uid not in depth:
+            if uid in seen:
+                raise ValueError(f"the workflow graph has a cycle through {uid}")
+            depth[uid] = 1 + max((visit(s, seen + (uid,)) for s in incoming.get(uid, [])), default=-1)
+        return depth[uid]
+
+    for uid in incoming:
+        visit(uid)
+    return depth
+
+
+def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
+    """A picture of a Glue workflow's graph: triggers (small, with their type) and jobs and crawlers (boxes
+    coloured by their last state in the run), left to right along the edges.
+
+    ``graph`` is the ``Graph`` of ``get_workflow(..., IncludeGraph=True)["Workflow"]`` or of
+    ``get_workflow_run(..., IncludeGraph=True)["Run"]``; ``strip`` is removed from the front of names (e.g. the
+    lab's ``prefix + "-"``). Returns a matplotlib Figure not registered with pyplot (shown once as a cell's value).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    nodes, edges = graph.get("Nodes") or [], graph.get("Edges") or []
+    if not nodes:
+        raise ValueError("the graph has no nodes: ask for it with IncludeGraph=True")
+    depth = _depths(nodes, edges)
+    columns: dict[int, list[dict]] = {}
+    for n in sorted(nodes, key=lambda n: (n.get("Type") != "TRIGGER", n["Name"])):
+        columns.setdefault(depth[n["UniqueId"]], []).append(n)
+    width, height = max(columns) + 1, max(len(c) for c in columns.values())
+    fig = Figure(figsize=(max(6.0, 2.1 * width), max(2.2, 1.05 * height + 1.0)))
+    ax = fig.subplots()
+    ax.set_xlim(-0.6, width - 0.4)
+    ax.set_ylim(-0.7, height - 0.3)
+    ax.axis("off")
+    where = {}
+    for col, members in columns.items():
+        for row, n in enumerate(members):
+            where[n["UniqueId"]] = (col, (height - 1) / 2 + (len(members) - 1) / 2 - row)
+    for e in edges:
+        (x1, y1), (x2, y2) = where[e["SourceId"]], where[e["DestinationId"]]
+        ax.annotate("", xy=(x2 - 0.42, y2), xytext=(x1 + 0.42, y1),
+                    arrowprops=dict(arrowstyle="->", color="#555555", lw=1.1))
+    for n in nodes:
+        x, y = where[n["UniqueId"]]
+        name = n["Name"][len(strip):] if strip and n["Name"].startswith(strip) else n["Name"]
+        if n.get("Type") == "TRIGGER":
+            trigger = (n.get("TriggerDetails") or {}).get("Trigger") or {}
+            kind = trigger.get("Type", "")
+            logical = ((trigger.get("Predicate") or {}).get("Logical") or "") if kind == "CONDITIONAL" else ""
+            _box(ax, x - 0.38, y - 0.2, 0.76, 0.4, f"{name}\n{kind} {logical}".strip(), "#fff7d6", 7)
+        else:
+            state = node_state(n)
+            _box(ax, x - 0.42, y - 0.3, 0.84, 0.6, f"{n.get('Type', '').lower()}\n{name}\n{state or 'not run'}",
+                 STATE_COLORS.get(state, _NOT_RUN), 7)
+    shown = sorted({node_state(n) or "not run" for n in nodes if n.get("Type") != "TRIGGER"})
+    ax.legend(handles=[Patch(fc=STATE_COLORS.get(s, _NOT_RUN), ec="#333333", label=s) for s in shown],
+              loc="lower center", ncol=len(shown) or 1, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
