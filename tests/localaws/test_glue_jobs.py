@@ -213,3 +213,16 @@ def test_every_finished_attempt_announces_its_state_change(lab, shell_job):
     assert [(d["jobRunId"], d["state"], d["severity"]) for d in mine] == [
         (run_id, "FAILED", "ERROR"), (f"{run_id}_attempt_1", "FAILED", "ERROR")]
     assert mine[0]["message"] == "no source data"
+
+
+def test_a_python_shell_script_resolves_its_arguments_with_awsglue_utils(lab, shell_job):
+    source = ("import sys\nfrom awsglue.utils import getResolvedOptions\n"
+              "args = getResolvedOptions(sys.argv, ['JOB_NAME', 'day'])\n"
+              "print(args['JOB_NAME'], args['day'], 'pyspark' in sys.modules)\n")
+    name = shell_job("resolved", source, DefaultArguments={"--day": "2024-01-01"})
+    glue = lab.client("glue")
+    run, _ = wait_for_run(glue, name, glue.start_job_run(JobName=name)["JobRunId"])
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    out = lab.client("logs").get_log_events(logGroupName="/aws-glue/python-jobs/output",
+                                            logStreamName=run["Id"])["events"]
+    assert [e["message"] for e in out] == [f"{name} 2024-01-01 False"]

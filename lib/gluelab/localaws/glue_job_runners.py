@@ -17,6 +17,7 @@ from moto.s3.exceptions import MissingBucket, MissingKey
 from moto.s3.models import s3_backends
 
 from .. import spark as gluelab_spark
+from ..glue import SHIM as GLUE_SHIM
 from ..glue import enable as enable_awsglue
 from ..glue import runner as script_runner
 from ..uris import split_uri
@@ -63,7 +64,8 @@ def _last_error_line(stderr: str) -> str:
 def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
     """Run a Python shell job's script in a child Python process with the job's arguments.
 
-    The child inherits this process's environment, so boto3 inside the script talks to the lab's endpoint.
+    The child inherits this process's environment, so boto3 inside the script talks to the lab's endpoint, and
+    can import ``awsglue.utils`` (``getResolvedOptions``) as on AWS.
     The job's Timeout and BatchStopJobRun kill the child (TIMEOUT, STOPPED).
     """
     try:
@@ -77,7 +79,10 @@ def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
         script = os.path.join(tmp, os.path.basename(job.command["ScriptLocation"]) or "script.py")
         with open(script, "w", encoding="utf-8") as fh:
             fh.write(source)
-        proc = subprocess.Popen([sys.executable, script, *job_argv(job, run)], cwd=tmp, text=True,
+        # ``from awsglue.utils import getResolvedOptions`` works in a Python shell job on AWS: here too
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (str(GLUE_SHIM), os.environ.get("PYTHONPATH", "")) if p)}
+        proc = subprocess.Popen([sys.executable, script, *job_argv(job, run)], cwd=tmp, text=True, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         ended = None
         while True:
