@@ -110,3 +110,16 @@ def test_bookmarked_files_of_a_bookmark_that_lists_no_files(monkeypatch):
             return Glue()
 
     assert jobs.bookmarked_files(Lab(), "any") == {"datasource0": None}
+
+
+def test_deploy_a_python_shell_job_and_read_its_output(lab, capsys):
+    name = lab.names.resource("shell-helper")
+    job = jobs.deploy(lab, name, "import sys\nprint('args', sys.argv[1:3])\n", "jobs/shell_helper.py",
+                      python_shell=True, **{"--day": "2024-01-01"})
+    assert job["Command"]["Name"] == "pythonshell" and job["MaxCapacity"] == 0.0625
+    assert job["DefaultArguments"] == {"--day": "2024-01-01"}
+    run = jobs.run(lab, name)
+    assert run["JobRunState"] == "SUCCEEDED"
+    assert jobs.log_lines(lab, run) == [f"args ['--JOB_NAME', '{name}']"]
+    assert jobs.log_lines(lab, run, "/aws-glue/python-jobs/error") == []
+    lab.client("glue").delete_job(JobName=name)

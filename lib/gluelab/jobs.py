@@ -28,6 +28,9 @@ __all__ = ["bookmarked_files", "customer_script", "deploy", "edit_script", "log_
 #: (two bookmarked runs at once would both process the same new files).
 JOB_DEFAULTS = {"GlueVersion": "4.0", "WorkerType": "G.1X", "NumberOfWorkers": 2, "Timeout": 10, "MaxRetries": 0,
                 "ExecutionProperty": {"MaxConcurrentRuns": 1}}
+#: The same for a Python shell job: the smallest capacity (1/16 DPU), no Spark, no bookmarks.
+PYTHON_SHELL_DEFAULTS = {"GlueVersion": "3.0", "MaxCapacity": 0.0625, "Timeout": 10, "MaxRetries": 0,
+                         "ExecutionProperty": {"MaxConcurrentRuns": 1}}
 
 
 def customer_script() -> str:
@@ -48,14 +51,16 @@ def edit_script(script: str, *replacements: tuple[str, str]) -> str:
     return script
 
 
-def deploy(lab, name: str, script: str, key: str, *, bookmarks: bool = True, **default_arguments: str) -> dict:
+def deploy(lab, name: str, script: str, key: str, *, bookmarks: bool = True, python_shell: bool = False,
+           **default_arguments: str) -> dict:
     """(Re-)create the ``glueetl`` job ``name`` running ``script``; return the job as ``get_job`` shows it.
 
     The script is uploaded to the lab's scripts bucket under ``key``. An existing job of that name is deleted
     first and the new job's bookmark reset, so its first run reads everything. ``default_arguments`` (e.g.
     ``**{"--output_path": uri}``) become the job's DefaultArguments, with ``--job-bookmark-option`` set to
     ``job-bookmark-enable`` (or ``-disable`` with ``bookmarks=False``); the other settings are
-    :data:`JOB_DEFAULTS`.
+    :data:`JOB_DEFAULTS`. ``python_shell=True`` makes a Python shell job instead (:data:`PYTHON_SHELL_DEFAULTS`,
+    no bookmark option: Python shell jobs have no bookmarks).
     """
     glue = lab.client("glue")
     compile(script, key, "exec")  # a syntax error shows here, not in a failed run
@@ -65,6 +70,11 @@ def deploy(lab, name: str, script: str, key: str, *, bookmarks: bool = True, **d
         glue.delete_job(JobName=glue.get_job(JobName=name)["Job"]["Name"])
     except glue.exceptions.EntityNotFoundException:
         pass
+    if python_shell:
+        glue.create_job(Name=name, Role=lab.ensure_glue_role(),
+                        Command={"Name": "pythonshell", "ScriptLocation": uri, "PythonVersion": "3.9"},
+                        DefaultArguments=default_arguments, **PYTHON_SHELL_DEFAULTS)
+        return glue.get_job(JobName=name)["Job"]
     option = "job-bookmark-enable" if bookmarks else "job-bookmark-disable"
     glue.create_job(Name=name, Role=lab.ensure_glue_role(),
                     Command={"Name": "glueetl", "ScriptLocation": uri, "PythonVersion": "3"},
@@ -92,11 +102,14 @@ def run(lab, name: str, *, timeout: float = 900, **arguments: str) -> dict:
     return job_run
 
 
-def log_lines(lab, job_run: dict, group: str = "/aws-glue/jobs/output") -> list[str]:
+def log_lines(lab, job_run: dict, group: str | None = None) -> list[str]:
     """The messages ``job_run`` wrote to the log group ``group`` (the stream named by the run id), oldest first.
 
-    A run that wrote nothing to that group has no stream there: the answer is then ``[]``.
+    ``group`` defaults to the run's output group: ``<LogGroupName>/output`` (``/aws-glue/jobs/output`` for Spark
+    jobs, ``/aws-glue/python-jobs/output`` for Python shell jobs); pass ``.../error`` for stderr. A run that
+    wrote nothing to that group has no stream there: the answer is then ``[]``.
     """
+    group = group or f"{job_run.get('LogGroupName') or '/aws-glue/jobs'}/output"
     logs = lab.client("logs")
     lines, kwargs = [], {"logGroupName": group, "logStreamName": job_run["Id"], "startFromHead": True}
     while True:
