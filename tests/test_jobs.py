@@ -123,3 +123,11 @@ def test_deploy_a_python_shell_job_and_read_its_output(lab, capsys):
     assert jobs.log_lines(lab, run) == [f"args ['--JOB_NAME', '{name}']"]
     assert jobs.log_lines(lab, run, "/aws-glue/python-jobs/error") == []
     lab.client("glue").delete_job(JobName=name)
+
+
+def test_shipped_scripts_compile_and_an_unknown_name_lists_them():
+    for name in ("glue_etl_job.py", "workflow_quality_check.py", "workflow_validate_output.py",
+                 "workflow_notify.py"):
+        compile(jobs.script(name), name, "exec")
+    with pytest.raises(FileNotFoundError, match="workflow_notify.py"):
+        jobs.script("no_such_script.py")

@@ -12,7 +12,7 @@ They work the same on both backends (``lab.client("glue")`` is moto locally, AWS
 - :func:`bookmarked_files`: the files a job's bookmark has recorded, per ``transformation_ctx``;
 - :func:`edit_script`: replace pieces of a script's text, failing when a piece is not there;
 - :func:`customer_script`: the guide's ``glue_etl_job.py`` with its bugs fixed (lesson 05), shipped with gluelab
-  as ``gluelab/scripts/glue_etl_job.py``.
+  as ``gluelab/scripts/glue_etl_job.py``; :func:`script`: any script shipped there (lesson 09's workflow steps).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from importlib import resources
 
 from . import cost, waiting
 
-__all__ = ["bookmarked_files", "customer_script", "deploy", "edit_script", "log_lines", "run"]
+__all__ = ["bookmarked_files", "customer_script", "deploy", "edit_script", "log_lines", "run", "script"]
 
 #: The settings :func:`deploy` gives a job unless told otherwise: the smallest Spark job (2 x G.1X), a
 #: 10-minute timeout so a stuck run stops costing, no retries (a bug fails every attempt) and one run at a time
@@ -33,9 +33,20 @@ PYTHON_SHELL_DEFAULTS = {"GlueVersion": "3.0", "MaxCapacity": 0.0625, "Timeout":
                          "ExecutionProperty": {"MaxConcurrentRuns": 1}}
 
 
+def script(name: str) -> str:
+    """The text of a job script shipped with gluelab (``gluelab/scripts/<name>``), e.g. lesson 09's
+    ``workflow_quality_check.py``."""
+    path = resources.files("gluelab").joinpath("scripts", name)
+    if not path.is_file():
+        shipped = sorted(p.name for p in resources.files("gluelab").joinpath("scripts").iterdir()
+                         if p.name.endswith(".py"))
+        raise FileNotFoundError(f"no job script {name!r} ships with gluelab; there are: {', '.join(shipped)}")
+    return path.read_text(encoding="utf-8")
+
+
 def customer_script() -> str:
     """The text of lesson 05's job script: the guide's ``glue_etl_job.py`` with each fix marked ``FIX``."""
-    return resources.files("gluelab").joinpath("scripts", "glue_etl_job.py").read_text(encoding="utf-8")
+    return script("glue_etl_job.py")
 
 
 def edit_script(script: str, *replacements: tuple[str, str]) -> str:

@@ -1,0 +1,17 @@
+# workflow_notify.py: the customer workflow's failure branch (a Glue Python shell job, lesson 09)
+# Publishes what went wrong to the data team's SNS topic, with the workflow run's properties as evidence.
+import json
+import sys
+
+import boto3
+from awsglue.utils import getResolvedOptions
+
+args = getResolvedOptions(sys.argv, ["JOB_NAME", "WORKFLOW_NAME", "WORKFLOW_RUN_ID", "topic_arn"])
+glue, sns = boto3.client("glue"), boto3.client("sns")
+
+properties = glue.get_workflow_run_properties(Name=args["WORKFLOW_NAME"], RunId=args["WORKFLOW_RUN_ID"])[
+    "RunProperties"]
+message = {"workflow": args["WORKFLOW_NAME"], "run": args["WORKFLOW_RUN_ID"], "properties": properties}
+sns.publish(TopicArn=args["topic_arn"], Subject=f"{args['WORKFLOW_NAME']}: a step failed",
+            Message=json.dumps(message, sort_keys=True))
+print("notified", args["topic_arn"])
