@@ -448,3 +448,42 @@ def test_clock_starts_due_crawlers(lab):
 
     waiting.crawler(glue, name, timeout=20, poll=0.05)
     glue.delete_crawler(Name=name)
+
+
+def test_the_aws_clock_fires_only_the_labs_own_schedules(lab, endpoint):
+    """On the aws backend's code path lab time starts what fell due, inside the lab's prefix only."""
+    from gluelab.clock import crawler_source, trigger_source
+
+    glue = lab.client("glue")
+    started = []
+
+    class Recorder:
+        def __init__(self, client):
+            self._client = client
+
+        def __getattr__(self, name):
+            return getattr(self._client, name)
+
+        def start_crawler(self, Name):
+            started.append(("crawler", Name))
+
+        def start_workflow_run(self, Name):
+            started.append(("workflow", Name))
+
+        def start_job_run(self, JobName, Arguments):
+            started.append(("job", JobName, Arguments))
+
+    for owner in (lab.names.resource("mine"), "someone-else"):
+        glue.create_trigger(Name=owner + "-nightly", Type="SCHEDULED", Schedule="cron(0 2 * * ? *)",
+                            StartOnCreation=True, Actions=[{"JobName": owner + "-job", "Arguments": {"--x": "1"}}])
+    glue.create_trigger(Name=lab.names.resource("off"), Type="SCHEDULED", Schedule="cron(0 2 * * ? *)",
+                        Actions=[{"JobName": "never"}])
+    try:
+        after = datetime(2024, 1, 1, 1, 0, tzinfo=timezone.utc)
+        fired = trigger_source(Recorder(glue), lab.names.owns)(after, after + timedelta(hours=2))
+        assert fired == [lab.names.resource("mine") + "-nightly"]
+        assert started == [("job", lab.names.resource("mine") + "-job", {"--x": "1"})]
+        assert crawler_source(Recorder(glue), lambda name: False)(after, after + timedelta(days=2)) == []
+    finally:
+        for name in (lab.names.resource("mine") + "-nightly", "someone-else-nightly", lab.names.resource("off")):
+            glue.delete_trigger(Name=name)

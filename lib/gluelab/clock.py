@@ -144,12 +144,14 @@ class Clock:
         return crawler_source(target)(after, self._now) if target is not None else []
 
 
-def crawler_source(target):
-    """A clock source that starts ``target``'s crawlers whose cron schedule fell due (see :meth:`Clock.run_due`
-    for ``target``)."""
+def crawler_source(target, owns=lambda name: True):
+    """A clock source that starts ``target``'s crawlers whose cron schedule fell due and whose name ``owns``
+    accepts (see :meth:`Clock.run_due` for ``target``)."""
     def start_due(after: datetime, until: datetime) -> list[str]:
         started = []
         for name, expression, start in _scheduled_crawlers(target):
+            if not owns(name):
+                continue
             try:
                 due = Cron(expression).fire_times(after, until)
             except ValueError:
@@ -188,3 +190,34 @@ def _scheduled_crawlers(target):
                         return False
                 out.append((crawler["Name"], expression, start))
     return out
+
+
+def trigger_source(glue, owns=lambda name: True):
+    """A clock source for the aws backend's code path: every activated SCHEDULED trigger ``owns(name)`` accepts
+    whose cron schedule fell due is fired as AWS would fire it: one in a workflow starts a workflow run
+    (``start_workflow_run`` runs the workflow's start trigger), one outside a workflow starts its actions
+    (jobs with the action's arguments, crawlers). Returns the names of the triggers fired."""
+    def fire_due(after: datetime, until: datetime) -> list[str]:
+        fired = []
+        for page in glue.get_paginator("get_triggers").paginate():
+            for trigger in page["Triggers"]:
+                if (trigger.get("Type") != "SCHEDULED" or trigger.get("State") != "ACTIVATED"
+                        or not owns(trigger["Name"])):
+                    continue
+                try:
+                    due = Cron(trigger.get("Schedule", "")).fire_times(after, until)
+                except ValueError:
+                    continue
+                if not due:
+                    continue
+                if trigger.get("WorkflowName"):
+                    glue.start_workflow_run(Name=trigger["WorkflowName"])
+                else:
+                    for action in trigger.get("Actions", []):
+                        if action.get("JobName"):
+                            glue.start_job_run(JobName=action["JobName"], Arguments=action.get("Arguments") or {})
+                        elif action.get("CrawlerName"):
+                            glue.start_crawler(Name=action["CrawlerName"])
+                fired.append(trigger["Name"])
+        return fired
+    return fire_due

@@ -71,3 +71,21 @@ def crawler(glue, name: str, *, timeout: float = 600, poll: float = 0.2):
         if time.monotonic() > deadline:
             raise TimeoutError(f"crawler {name} is still {state} after {timeout:g} s")
         time.sleep(poll)
+
+
+#: Workflow run states after which nothing more happens (COMPLETED even when some actions failed: the run's
+#: Statistics say how many).
+FINAL_WORKFLOW_RUN_STATES = frozenset({"COMPLETED", "STOPPED", "ERROR"})
+
+
+def workflow_run(glue, name: str, run_id: str, *, timeout: float = 1800, poll: float = 0.2) -> dict:
+    """Poll ``glue.get_workflow_run`` until the run is COMPLETED, STOPPED or ERROR; return the run (with its
+    graph). Raises TimeoutError (with the last status) if it is still going after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run = glue.get_workflow_run(Name=name, RunId=run_id, IncludeGraph=True)["Run"]
+        if run["Status"] in FINAL_WORKFLOW_RUN_STATES:
+            return run
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"workflow {name} run {run_id} is still {run['Status']} after {timeout:g} s")
+        time.sleep(poll)
