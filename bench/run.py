@@ -518,6 +518,75 @@ def glue_workflow(ctx: Context) -> list[Row]:
                 baseline=base, note="target <= 5 s (AWS takes minutes)")]
 
 
+# ---- lessons ------------------------------------------------------------------------------------------
+
+_SPARK_ACTIVE = "from pyspark import SparkContext as _SC; print(_SC._active_spark_context is not None)"
+
+
+def _notebook_breakdown(path: Path) -> dict:
+    """Execute one notebook cell by cell in a fresh kernel and split its time: kernel start, lab start (the
+    ``gluelab.start`` cell), ``prepare`` (cells calling ``lab.prepare``), the cell that started Spark (its own
+    work included), the other cells; and the three costliest cells."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    parts = dict.fromkeys(("kernel start", "lab start", "prepare", "first Spark cell", "other cells"), 0.0)
+    cells: list[tuple[float, int, str]] = []
+    start = time.perf_counter()
+    with client.setup_kernel():
+        parts["kernel start"] = time.perf_counter() - start
+        spark_seen = False
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            began = time.perf_counter()
+            client.execute_cell(cell, index)
+            took = time.perf_counter() - began
+            first_line = next((ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
+            cells.append((took, index, first_line[:60]))
+            if "gluelab.start(" in cell.source:
+                parts["lab start"] += took
+            elif "lab.prepare(" in cell.source:
+                parts["prepare"] += took
+            elif not spark_seen and _spark_active(client):
+                parts["first Spark cell"] += took
+            else:
+                parts["other cells"] += took
+            spark_seen = spark_seen or _spark_active(client)
+    parts["total"] = time.perf_counter() - start
+    parts["costliest"] = sorted(cells, reverse=True)[:3]
+    return parts
+
+
+def _spark_active(client) -> bool:
+    """Whether the kernel's process has a running SparkContext (asked with a cell that is not the lesson's)."""
+    from nbformat.v4 import new_code_cell
+
+    probe = new_code_cell(_SPARK_ACTIVE)
+    client.execute_cell(probe, 0)
+    return "True" in "".join(o.get("text", "") for o in probe.outputs)
+
+
+@benchmark("lessons: cost per notebook")
+def lessons_breakdown(ctx: Context) -> list[Row]:
+    """Where each lesson's and solution's time goes when a learner (or `make run`) executes it
+    (``--notebook 09`` limits it to the notebooks whose name starts so)."""
+    rows: list[Row] = []
+    for folder in ("notebooks", "solutions"):
+        for path in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
+            if ctx.extras.get("notebooks") and not any(path.name.startswith(n) for n in ctx.extras["notebooks"]):
+                continue
+            parts = _notebook_breakdown(path)
+            split = ", ".join(f"{k} {parts[k]:.1f}" for k in ("kernel start", "lab start", "prepare",
+                                                                "first Spark cell", "other cells"))
+            costly = "; ".join(f"cell {i} {t:.1f} s `{src}`" for t, i, src in parts["costliest"])
+            rows.append(Row("lessons", f"{folder}/{path.stem}: {split}", parts["total"], note=costly))
+    return rows
+
+
 # ---- report --------------------------------------------------------------------------------------------
 
 def _versions() -> str:
@@ -572,13 +641,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=[],
                         help="run only benchmarks whose name contains this (repeatable)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the markdown table")
+    parser.add_argument("--notebook", action="append", default=[],
+                        help="with the lessons benchmark: only notebooks whose name starts so (repeatable)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    ctx = Context(rows=args.rows, repeat=args.repeat, work=WORK)
+    ctx = Context(rows=args.rows, repeat=args.repeat, work=WORK, extras={"notebooks": args.notebook})
     rows: list[Row] = []
     for name, fn in BENCHMARKS:
         if args.only and not any(o.lower() in name.lower() for o in args.only):
