@@ -24,12 +24,13 @@ def test_node_state_is_the_last_run_or_crawl():
                       "lab-notify": None}
 
 
-def test_the_figure_places_nodes_left_to_right_along_the_edges():
+def test_the_figure_places_nodes_top_to_bottom_along_the_edges():
     fig = diagrams.workflow_graph(graph(), title="pipeline", strip="lab-")
     ax = fig.axes[0]
-    texts = {t.get_text().split("\n")[1] if t.get_text().count("\n") == 2 else t.get_text().split("\n")[0]:
-             t.get_position() for t in ax.texts}
-    assert texts["start"][0] < texts["crawl"][0] < texts["after"][0] < texts["etl"][0] < texts["notify"][0]
+    heights = {t.get_text().split("\n")[0].split(":")[0].split(" ")[-1]: t.get_position()[1] for t in ax.texts}
+    assert heights["start"] > heights["crawl"] > heights["after"] > heights["etl"] > heights["notify"]
+    assert {t.get_text() for t in ax.texts} >= {"start: ON_DEMAND", "after: CONDITIONAL ANY",
+                                                "crawler crawl\nSUCCEEDED", "job notify\nnot run"}
     assert [p.get_label() for p in ax.get_legend().get_patches()] == ["FAILED", "SUCCEEDED", "not run"]
 
 

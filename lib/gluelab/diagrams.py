@@ -113,8 +113,8 @@ def _depths(nodes: list[dict], edges: list[dict]) -> dict[str, int]:
 
 
 def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
-    """A picture of a Glue workflow's graph: triggers (small, with their type) and jobs and crawlers (boxes
-    coloured by their last state in the run), left to right along the edges.
+    """A picture of a Glue workflow's graph, top to bottom along the edges: triggers (small, with their type)
+    and jobs and crawlers (boxes coloured by their last state in the run).
 
     ``graph`` is the ``Graph`` of ``get_workflow(..., IncludeGraph=True)["Workflow"]`` or of
     ``get_workflow_run(..., IncludeGraph=True)["Run"]``; ``strip`` is removed from the front of names (e.g. the
@@ -126,22 +126,24 @@ def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
     if not nodes:
         raise ValueError("the graph has no nodes: ask for it with IncludeGraph=True")
     depth = _depths(nodes, edges)
-    columns: dict[int, list[dict]] = {}
+    levels: dict[int, list[dict]] = {}
     for n in sorted(nodes, key=lambda n: (n.get("Type") != "TRIGGER", n["Name"])):
-        columns.setdefault(depth[n["UniqueId"]], []).append(n)
-    width, height = max(columns) + 1, max(len(c) for c in columns.values())
-    fig = _figure(figsize=(max(6.0, 2.1 * width), max(2.2, 1.05 * height + 1.0)))
+        levels.setdefault(depth[n["UniqueId"]], []).append(n)
+    rows, widest = max(levels) + 1, max(len(members) for members in levels.values())
+    step_x, step_y = 2.7, 1.0
+    fig = _figure(figsize=(max(6.0, step_x * widest + 0.6), step_y * rows + 1.0))
     ax = fig.subplots()
-    ax.set_xlim(-0.6, width - 0.4)
-    ax.set_ylim(-0.7, height - 0.3)
+    ax.set_xlim(-step_x * widest / 2, step_x * widest / 2)
+    ax.set_ylim(-step_y * (rows - 0.4), step_y * 0.5)
     ax.axis("off")
-    where = {}
-    for col, members in columns.items():
-        for row, n in enumerate(members):
-            where[n["UniqueId"]] = (col, (height - 1) / 2 + (len(members) - 1) / 2 - row)
+    where, half_height = {}, {}
+    for level, members in levels.items():
+        for i, n in enumerate(members):
+            where[n["UniqueId"]] = ((i - (len(members) - 1) / 2) * step_x, -level * step_y)
+            half_height[n["UniqueId"]] = 0.2 if n.get("Type") == "TRIGGER" else 0.3
     for e in edges:
         (x1, y1), (x2, y2) = where[e["SourceId"]], where[e["DestinationId"]]
-        ax.annotate("", xy=(x2 - 0.42, y2), xytext=(x1 + 0.42, y1),
+        ax.annotate("", xy=(x2, y2 + half_height[e["DestinationId"]]), xytext=(x1, y1 - half_height[e["SourceId"]]),
                     arrowprops=dict(arrowstyle="->", color="#555555", lw=1.1))
     for n in nodes:
         x, y = where[n["UniqueId"]]
@@ -150,14 +152,14 @@ def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
             trigger = (n.get("TriggerDetails") or {}).get("Trigger") or {}
             kind = trigger.get("Type", "")
             logical = ((trigger.get("Predicate") or {}).get("Logical") or "") if kind == "CONDITIONAL" else ""
-            _box(ax, x - 0.38, y - 0.2, 0.76, 0.4, f"{name}\n{kind} {logical}".strip(), "#fff7d6", 7)
+            _box(ax, x - 1.2, y - 0.2, 2.4, 0.4, f"{name}: {kind} {logical}".strip(), "#fff7d6", 7.5)
         else:
             state = node_state(n)
-            _box(ax, x - 0.42, y - 0.3, 0.84, 0.6, f"{n.get('Type', '').lower()}\n{name}\n{state or 'not run'}",
-                 STATE_COLORS.get(state, _NOT_RUN), 7)
+            _box(ax, x - 1.15, y - 0.3, 2.3, 0.6, f"{n.get('Type', '').lower()} {name}\n{state or 'not run'}",
+                 STATE_COLORS.get(state, _NOT_RUN), 9)
     shown = sorted({node_state(n) or "not run" for n in nodes if n.get("Type") != "TRIGGER"})
     ax.legend(handles=[Patch(fc=STATE_COLORS.get(s, _NOT_RUN), ec="#333333", label=s) for s in shown],
-              loc="lower center", ncol=len(shown) or 1, fontsize=7, frameon=False, bbox_to_anchor=(0.5, -0.02))
+              loc="upper right", fontsize=8, frameon=False)
     if title:
         ax.set_title(title, fontsize=11)
     fig.tight_layout()

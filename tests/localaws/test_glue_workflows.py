@@ -289,7 +289,7 @@ def test_the_notebook_helpers_rebuild_run_and_picture_a_workflow(wlab, job, caps
     with pytest.raises(ValueError, match="not a job or crawler"):
         workflows.node_ids(run, "nothing")
     fig = workflows.picture(wlab, run, title="helpers")
-    assert {t.get_text() for t in fig.axes[0].texts} >= {"job\nhelper-a\nSUCCEEDED", "job\nhelper-b\nFAILED"}
+    assert {t.get_text() for t in fig.axes[0].texts} >= {"job helper-a\nSUCCEEDED", "job helper-b\nFAILED"}
     assert workflows.ensure_crawler(wlab, {"Name": wlab.names.resource("hp-crawler"), "Role": "r",
                                            "DatabaseName": "db", "Targets": {"S3Targets": []}}) == "created"
     assert workflows.ensure_crawler(wlab, {"Name": wlab.names.resource("hp-crawler"), "Role": "r",
