@@ -246,16 +246,33 @@ def _java_binary() -> Path | None:
 
 
 def cds_archive_path() -> Path | None:
-    """Where the archive for this Java runtime, PySpark and data-plane jar lives (it may not exist yet)."""
+    """Where the archive for this Java runtime, PySpark and data-plane jar lives (it may not exist yet).
+
+    The name is ``spark-<pyspark version>-<installation>-<state>.jsa``: ``installation`` names this PySpark
+    and data-plane jar by their paths (two checkouts on one machine each keep their own archive), ``state``
+    changes whenever Java, PySpark's files or the jar change (a stale archive is never picked up).
+    """
     import pyspark
 
     java = _java_binary()
     if java is None:
         return None
     jar = Path(s3fs.jar_path())
-    key = "|".join([str(java), str(java.stat().st_mtime_ns), pyspark.__version__, pyspark.__file__,
-                    str(jar), str(jar.stat().st_mtime_ns), sys.version.split()[0]])
-    return _cds_dir() / f"spark-{pyspark.__version__}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.jsa"
+    installation = "|".join([pyspark.__file__, str(jar)])
+    state = "|".join([str(java), str(java.stat().st_mtime_ns), pyspark.__version__,
+                      str(jar.stat().st_mtime_ns), sys.version.split()[0]])
+    return _cds_dir() / (f"spark-{pyspark.__version__}-{_short_hash(installation, 8)}-"
+                         f"{_short_hash(state, 12)}.jsa")
+
+
+def cds_installation(archive: Path) -> str | None:
+    """The installation part of an archive's name (see :func:`cds_archive_path`); None for other names."""
+    parts = archive.stem.split("-")
+    return parts[2] if len(parts) == 4 and parts[0] == "spark" else None
+
+
+def _short_hash(text: str, digits: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:digits]
 
 
 def _cds_options() -> str:
@@ -283,5 +300,5 @@ def _discard_cds_archive() -> None:
     with contextlib.suppress(OSError, RuntimeError):
         archive = cds_archive_path()
         if archive is not None:
-            archive.unlink(missing_ok=True)
-            archive.with_suffix(".size").unlink(missing_ok=True)
+            for suffix in (".jsa", ".size", ".owner"):
+                archive.with_suffix(suffix).unlink(missing_ok=True)
