@@ -8,11 +8,17 @@ fresh processes, and only one Spark-heavy process should run at a time on a smal
 
 Timings are wall-clock seconds, the median of ``--repeat`` runs after one unmeasured warm-up where a warm-up
 makes sense (JIT, caches); the minimum is shown too. Tests never assert timings; this is where they live.
+
+The notebooks benchmark (``bench/run.py --only notebooks``, see bench/notebook_costs.py) runs every lesson and
+solution in a fresh kernel and splits its time into kernel start, ``gluelab.start``, Spark's start,
+``lab.prepare``, its own cells and the kernel's shutdown; it writes its own section of results.md. A run with
+``--only`` rewrites only the sections it measured.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -46,6 +52,9 @@ class Context:
     rows: int
     repeat: int
     work: Path
+    notebooks: list[str] = field(default_factory=list)
+    notebook_runs: int = 1
+    notebook_parameters: dict = field(default_factory=dict)
     _endpoint: str | None = None
     _spark: object = None
     extras: dict = field(default_factory=dict)
@@ -141,6 +150,77 @@ def spark_startup(ctx: Context) -> list[Row]:
                     *with_cds, baseline=None, note=f"{with_cds[0] / rows[0].seconds:.2f}x of the time "
                                                   f"without{built}"))
     return rows
+
+
+# ---- notebooks: where each one's time goes -----------------------------------------------------------------
+
+NOTEBOOK_FOLDERS = ("notebooks", "solutions", "exercises")
+NOTEBOOKS_HEADING = "## Notebooks: where each one's time goes"
+
+
+def _notebook_paths(selected: list[str]) -> list[Path]:
+    """Every lesson and solution; with ``selected``, the notebooks (exercises too) whose path relative to the
+    project contains one of them (``02``, ``solutions/``, ``exercises/05``)."""
+    if not selected:
+        return [p for folder in NOTEBOOK_FOLDERS[:2] for p in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb"))]
+    every = [p for folder in NOTEBOOK_FOLDERS for p in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb"))]
+    return [p for p in every if any(s in p.relative_to(ROOT).as_posix() for s in selected)]
+
+
+@benchmark("notebooks: kernel, lab, Spark, prepare and own cells of each lesson and solution")
+def notebook_costs(ctx: Context) -> list[Row]:
+    """Each notebook run top to bottom in a fresh kernel, its time split by bench/notebook_costs.py; the
+    table goes to its own section of results.md (see :func:`render_notebooks`)."""
+    import notebook_costs as nc
+
+    measured = []
+    for path in _notebook_paths(ctx.notebooks):
+        print(f"  {path.relative_to(ROOT)}", file=sys.stderr, flush=True)
+        runs = [nc.measure(path, parameters=ctx.notebook_parameters) for _ in range(ctx.notebook_runs)]
+        runs.sort(key=lambda c: c.total)
+        median = runs[len(runs) // 2]
+        median.parts = {part: statistics.median(r.parts[part] for r in runs) for part in nc.PARTS}
+        measured.append((median, runs[0].total))
+    ctx.extras["notebooks"] = measured
+    return []
+
+
+def render_notebooks(ctx: Context) -> str:
+    """The notebooks section: one row per notebook, then each part's share of all notebooks' time."""
+    import notebook_costs as nc
+
+    measured = ctx.extras["notebooks"]
+    shown = ", ".join(f"{k}={v!r}" for k, v in ctx.notebook_parameters.items()) or "the notebooks' defaults"
+    runs = "one run" if ctx.notebook_runs == 1 else f"median of {ctx.notebook_runs} runs (best total in brackets)"
+    lines = [
+        NOTEBOOKS_HEADING, "",
+        (f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `bench/run.py --only notebooks`: each "
+         f"notebook top to bottom in a fresh kernel (working directory = its folder, {shown}), {runs}. "
+         "Seconds per part: kernel start (until the kernel answers), `import gluelab`, `gluelab.start`, Spark's "
+         "start (the `gluelab.spark.session` call that starts it, e.g. the first `lab.spark`), `lab.prepare(...)`, "
+         "the notebook's own cells (wall time minus those calls; the three costliest named by cell index and "
+         "first line) and the kernel's shutdown. A failed cell ends the run (exercises stop at their first stub)."),
+        "",
+        "| notebook | total | " + " | ".join(nc.PARTS) + " | costliest own cells |",
+        "| --- | ---: | " + " | ".join("---:" for _ in nc.PARTS) + " | --- |",
+    ]
+    for cost, best in measured:
+        total = f"{cost.total:.1f}" + (f" ({best:.1f})" if ctx.notebook_runs > 1 else "")
+        top = "; ".join(f"[{c.index}] `{c.source}` {c.seconds:.1f}" for c in cost.top(3))
+        if cost.error:
+            top += f"; stopped: {cost.error}"
+        top = top.replace("|", "\\|")
+        lines.append(f"| {cost.path.relative_to(ROOT).as_posix()} | {total} | "
+                     + " | ".join(f"{cost.parts[p]:.1f}" for p in nc.PARTS) + f" | {top} |")
+    grand = sum(c.total for c, _ in measured)
+    lines += ["", f"All {len(measured)} notebooks: {grand:.1f} s. Each part's share of that time (the ratio "
+              "divides the part by the total measured in the same run):", "",
+              "| part | seconds | ratio | per notebook: median (min-max) |", "| --- | ---: | ---: | --- |"]
+    for part in nc.PARTS:
+        values = [c.parts[part] for c, _ in measured]
+        lines.append(f"| {part} | {sum(values):.1f} | {sum(values) / grand:.2f}x | "
+                     f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f}) |")
+    return "\n".join(lines) + "\n"
 
 
 # ---- the S3 data plane ---------------------------------------------------------------------------------
@@ -508,12 +588,24 @@ def render(rows: list[Row], ctx: Context) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sections(text: str) -> tuple[str, str]:
+    """results.md split into the main table's part and the notebooks section (either may be empty)."""
+    head, _, notebooks = text.partition(NOTEBOOKS_HEADING)
+    return head.rstrip() + "\n" if head.strip() else "", NOTEBOOKS_HEADING + notebooks if notebooks else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the data benchmarks")
     parser.add_argument("--repeat", type=int, default=3, help="measured runs per measure")
     parser.add_argument("--only", action="append", default=[],
-                        help="run only benchmarks whose name contains this (repeatable)")
+                        help="run only benchmarks whose name contains this (repeatable), e.g. --only notebooks")
+    parser.add_argument("--notebook", action="append", default=[], metavar="TEXT",
+                        help="notebooks benchmark: only notebooks whose path contains TEXT (repeatable; "
+                             "exercises/ can be named too); default every lesson and solution")
+    parser.add_argument("--notebook-runs", type=int, default=1, help="notebooks benchmark: runs per notebook")
+    parser.add_argument("--notebook-param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="notebooks benchmark: a parameter for every notebook, e.g. scale 0.1")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the markdown table")
     args = parser.parse_args(argv)
 
@@ -521,16 +613,25 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PYSPARK_PYTHON"] = sys.executable
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    ctx = Context(rows=args.rows, repeat=args.repeat, work=WORK)
+    parameters = {name: json.loads(value) if value[:1].isdigit() or value in ("true", "false") else value
+                  for name, value in args.notebook_param}
+    ctx = Context(rows=args.rows, repeat=args.repeat, work=WORK, notebooks=args.notebook,
+                  notebook_runs=args.notebook_runs, notebook_parameters=parameters)
     rows: list[Row] = []
+    ran = []
     for name, fn in BENCHMARKS:
         if args.only and not any(o.lower() in name.lower() for o in args.only):
             continue
         print(f"running: {name}", file=sys.stderr, flush=True)
         rows += fn(ctx)
-    table = render(rows, ctx)
-    print(table)
-    args.output.write_text(table)
+        ran.append(name)
+    # A section whose benchmarks did not run (--only) keeps what the file had.
+    previous = _sections(args.output.read_text()) if args.output.is_file() else ("", "")
+    main_part = render(rows, ctx) if rows or not previous[0] else previous[0]
+    notebooks_part = render_notebooks(ctx) if "notebooks" in ctx.extras else previous[1]
+    text = main_part + ("\n" + notebooks_part if notebooks_part else "")
+    print(text)
+    args.output.write_text(text)
     shutil.rmtree(WORK, ignore_errors=True)
     return 0
 
