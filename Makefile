@@ -27,6 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 venv: java $(STAMP) ## create or refresh .venv (done by run and test too)
 	@$(PY) -m gluelab.s3fs --build
+	@$(PY) -m gluelab.warmup --build-cds
 
 run: venv ## execute every lesson with papermill into build/ (ARGS="-p backend aws ..."), write build/summary.md
 	$(PY) tools/run_lessons.py $(ARGS)

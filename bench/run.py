@@ -541,6 +541,63 @@ def glue_runtime_small_job(ctx: Context) -> list[Row]:
                                 "out, commit)", median, best, note="target <= 5 s")]
 
 
+# ---- Glue workflows ------------------------------------------------------------------------------------
+
+_STEP = "import sys\nprint('step', sys.argv[2])\n"
+
+
+@benchmark("Glue workflow")
+def glue_workflow(ctx: Context) -> list[Row]:
+    """A three-node workflow (crawler -> job -> job, Python shell jobs) from start_workflow_run to COMPLETED,
+    against the same three steps started and waited for one by one by a client (the baseline)."""
+    import boto3
+
+    from gluelab import waiting
+
+    s3, glue = boto3.client("s3", endpoint_url=ctx.endpoint), boto3.client("glue", endpoint_url=ctx.endpoint)
+    bucket, role = "gluelab-bench-workflow", "arn:aws:iam::123456789012:role/bench"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="scripts/step.py", Body=_STEP.encode())
+    s3.put_object(Bucket=bucket, Key="in/orders/part-1.csv", Body=b"id,amount\n1,2.5\n2,3.5\n")
+    glue.create_database(DatabaseInput={"Name": "bench_workflow"})
+    glue.create_crawler(Name="bench-wf-crawler", Role=role, DatabaseName="bench_workflow",
+                        Targets={"S3Targets": [{"Path": f"s3://{bucket}/in/"}]})
+    for job in ("bench-wf-first", "bench-wf-second"):
+        glue.create_job(Name=job, Role=role, Command={"Name": "pythonshell", "PythonVersion": "3.9",
+                                                      "ScriptLocation": f"s3://{bucket}/scripts/step.py"})
+    glue.create_workflow(Name="bench-wf")
+    glue.create_trigger(Name="bench-wf-start", WorkflowName="bench-wf", Type="ON_DEMAND",
+                        Actions=[{"CrawlerName": "bench-wf-crawler"}])
+    for name, (kind, watched), job in (("bench-wf-then", ("CrawlerName", "bench-wf-crawler"), "bench-wf-first"),
+                                       ("bench-wf-last", ("JobName", "bench-wf-first"), "bench-wf-second")):
+        state = {"CrawlerName": "CrawlState", "JobName": "State"}[kind]
+        glue.create_trigger(Name=name, WorkflowName="bench-wf", Type="CONDITIONAL", StartOnCreation=True,
+                            Predicate={"Conditions": [{"LogicalOperator": "EQUALS", kind: watched,
+                                                       state: "SUCCEEDED"}]},
+                            Actions=[{"JobName": job}])
+
+    def workflow():
+        run_id = glue.start_workflow_run(Name="bench-wf")["RunId"]
+        run = waiting.workflow_run(glue, "bench-wf", run_id, timeout=120, poll=0.05)
+        assert run["Status"] == "COMPLETED" and run["Statistics"]["SucceededActions"] == 3, run["Statistics"]
+
+    def one_by_one():
+        glue.start_crawler(Name="bench-wf-crawler")
+        info, _ = waiting.crawler(glue, "bench-wf-crawler", timeout=120, poll=0.05)
+        assert info["LastCrawl"]["Status"] == "SUCCEEDED"
+        for job in ("bench-wf-first", "bench-wf-second"):
+            run_id = glue.start_job_run(JobName=job)["JobRunId"]
+            run, _ = waiting.job_run(glue, job, run_id, timeout=120, poll=0.05)
+            assert run["JobRunState"] == "SUCCEEDED"
+
+    base, base_best = ctx.timed(one_by_one)
+    median, best = ctx.timed(workflow)
+    return [Row("Glue workflow", "the same three steps started and waited for one by one (baseline)", base,
+                base_best),
+            Row("Glue workflow", "crawler -> job -> job: start_workflow_run -> COMPLETED", median, best,
+                baseline=base, note="target <= 5 s (AWS takes minutes)")]
+
+
 # ---- report --------------------------------------------------------------------------------------------
 
 def _versions() -> str:

@@ -40,3 +40,9 @@ def test_a_graph_without_nodes_or_with_a_cycle_is_refused():
     looped["Edges"].append({"SourceId": "j2", "DestinationId": "t1"})
     with pytest.raises(ValueError, match="cycle"):
         diagrams.workflow_graph(looped)
+
+
+def test_a_figure_shows_as_a_picture_in_a_notebook():
+    """IPython draws a bare Figure only with pyplot's inline backend loaded; ours draw themselves."""
+    for fig in (diagrams.workflow_graph(graph()), diagrams.architecture()):
+        assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -192,3 +192,11 @@ def test_delete_prefix_empties_only_that_folder_of_a_lab_bucket(lab):
         lab.delete_prefix("s3://someone-elses-bucket/data/")
     with pytest.raises(ValueError, match="ending in '/'"):
         lab.delete_prefix(lab.zones.uri("temp", "outside/c.txt"))
+
+
+def test_an_aws_lab_starts_with_its_clock_wired(endpoint):
+    """The aws backend's lab (against the local stand-in) fires the lab's own schedules on lab time."""
+    import gluelab
+
+    lab = gluelab.start(backend="aws", region="us-east-1", prefix="clockcheck", endpoint_url=endpoint)
+    assert lab.clock.run_due() == []

@@ -4,6 +4,26 @@ Kept out of the notebooks so the narrative shows one call (``gluelab.diagrams.ar
 """
 from __future__ import annotations
 
+import io
+
+
+def _figure(**kwargs):
+    """A matplotlib Figure that a notebook shows as a picture when it is a cell's value.
+
+    Not registered with pyplot (so it is shown once, not again at the end of the cell), and with its own
+    ``_repr_png_``: IPython only knows how to draw a bare Figure once pyplot's inline backend is loaded, and
+    otherwise shows the text ``<Figure size ...>``.
+    """
+    from matplotlib.figure import Figure
+
+    class NotebookFigure(Figure):
+        def _repr_png_(self):
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+            return buffer.getvalue()
+
+    return NotebookFigure(**kwargs)
+
 
 def _box(ax, x, y, w, h, text, color, fontsize=9):
     from matplotlib.patches import FancyBboxPatch
@@ -24,9 +44,7 @@ def architecture():
 
     Returns a matplotlib Figure that is not registered with pyplot: a notebook shows it once, as the cell's value.
     """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10, 5.2))
+    fig = _figure(figsize=(10, 5.2))
     ax = fig.subplots()
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 5.6)
@@ -102,7 +120,6 @@ def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
     ``get_workflow_run(..., IncludeGraph=True)["Run"]``; ``strip`` is removed from the front of names (e.g. the
     lab's ``prefix + "-"``). Returns a matplotlib Figure not registered with pyplot (shown once as a cell's value).
     """
-    from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     nodes, edges = graph.get("Nodes") or [], graph.get("Edges") or []
@@ -113,7 +130,7 @@ def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
     for n in sorted(nodes, key=lambda n: (n.get("Type") != "TRIGGER", n["Name"])):
         columns.setdefault(depth[n["UniqueId"]], []).append(n)
     width, height = max(columns) + 1, max(len(c) for c in columns.values())
-    fig = Figure(figsize=(max(6.0, 2.1 * width), max(2.2, 1.05 * height + 1.0)))
+    fig = _figure(figsize=(max(6.0, 2.1 * width), max(2.2, 1.05 * height + 1.0)))
     ax = fig.subplots()
     ax.set_xlim(-0.6, width - 0.4)
     ax.set_ylim(-0.7, height - 0.3)

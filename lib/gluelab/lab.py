@@ -117,14 +117,14 @@ class Lab:
         #: The lab's clock: ``lab.clock.advance(...)`` then ``lab.clock.run_due()`` fires due schedules, so
         #: lessons never sleep.
         self.clock = clock.Clock()
+        #: What a dry run would have done, in order (``(action, target)`` pairs).
+        self.planned: list[tuple[str, str]] = []
+        self._clients: dict[str, object] = {}
         if backend == "local":
             self.clock.add_source(localaws.scheduler.run_due)
         else:  # AWS fires schedules in real time; lab time starts what it says fell due, inside the prefix only
             self.clock.add_source(clock.crawler_source(self, self.names.owns))
             self.clock.add_source(clock.trigger_source(self.client("glue"), self.names.owns))
-        #: What a dry run would have done, in order (``(action, target)`` pairs).
-        self.planned: list[tuple[str, str]] = []
-        self._clients: dict[str, object] = {}
 
     def __repr__(self) -> str:
         where = self.endpoint_url or f"AWS account {self.account_id}"

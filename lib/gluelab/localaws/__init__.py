@@ -16,8 +16,8 @@ scheduler on the lab's clock (:mod:`.scheduler`), and the endpoint itself (:mod:
 from __future__ import annotations
 
 from . import (awslambda, cloudformation, cloudwatch, events, glue_bookmarks, glue_catalog, glue_crawlers,
-               glue_dataquality, glue_job_runners, glue_jobs, glue_registry, glue_workflows, iam, logs, s3, sns,
-               sqs, stepfunctions)
+               glue_dataquality, glue_job_runners, glue_jobs, glue_registry, glue_triggers, glue_workflows, iam,
+               logs, s3, sns, sqs, stepfunctions)
 from . import scheduler
 from .server import FAKE_CREDENTIALS, endpoint_url, reset, start
 from .service import Owned, Service

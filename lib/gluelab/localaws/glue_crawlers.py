@@ -85,6 +85,8 @@ def _start_crawler(original, crawler: FakeCrawler):
     crawl.cancel = threading.Event()
     crawl.started_monotonic = time.monotonic()
     crawl.start_time = datetime.now(timezone.utc)
+    # who started it (a workflow run sets this before start_crawler), kept with the crawl before it can end
+    crawl.owner = crawler.__dict__.pop("start_owner", None)
     threading.Thread(target=_run_crawl, args=(crawler, crawl), daemon=True,
                      name=f"gluelab-crawl-{crawler.name[:20]}").start()
 

@@ -1,0 +1,86 @@
+"""Glue workflows from a notebook: (re)build one, run it, read its graph.
+
+Lesson 09 builds its first workflow with plain boto3 calls, every field explained. After that these helpers do
+what a notebook repeats, the same on both backends:
+
+- :func:`rebuild`: delete a workflow and its triggers if they exist, then create them from their definitions,
+  so re-running a notebook gives the same workflow (``create_workflow`` alone fails the second time);
+- :func:`ensure_crawler`: create a crawler, or update it to the given configuration;
+- :func:`run`: start a run, wait until it ends, print its Status and Statistics;
+- :func:`node_ids`: the graph's ``UniqueId`` of named jobs and crawlers (what ``resume_workflow_run`` takes);
+- :func:`picture`: the run's graph with each step's last state (:func:`gluelab.diagrams.workflow_graph`).
+"""
+from __future__ import annotations
+
+from . import diagrams, waiting
+
+__all__ = ["ensure_crawler", "node_ids", "picture", "rebuild", "run", "statistics"]
+
+#: The Statistics counters in the order AWS's console shows them.
+COUNTERS = ("TotalActions", "SucceededActions", "FailedActions", "TimeoutActions", "StoppedActions",
+            "ErroredActions", "RunningActions", "WaitingActions")
+
+
+def rebuild(lab, name: str, triggers: list[dict], **workflow: object) -> str:
+    """(Re-)create workflow ``name`` (``workflow`` = create_workflow's other fields) with ``triggers``
+    (create_trigger's fields, ``WorkflowName`` filled in). Triggers of an existing workflow of that name are
+    deleted first, then the workflow. Returns the name."""
+    glue = lab.client("glue")
+    try:
+        graph = glue.get_workflow(Name=name, IncludeGraph=True)["Workflow"].get("Graph") or {}
+    except glue.exceptions.EntityNotFoundException:
+        graph = None
+    if graph is not None:
+        for node in graph.get("Nodes", []):
+            if node["Type"] == "TRIGGER":
+                glue.delete_trigger(Name=node["Name"])
+        glue.delete_workflow(Name=name)
+    glue.create_workflow(Name=name, **workflow)
+    for trigger in triggers:
+        glue.create_trigger(**{**trigger, "WorkflowName": name})
+    return name
+
+
+def ensure_crawler(lab, config: dict) -> str:
+    """Create the crawler ``config["Name"]``, or bring an existing one up to ``config``; "created" or
+    "updated"."""
+    glue = lab.client("glue")
+    try:
+        glue.create_crawler(**config)
+        return "created"
+    except glue.exceptions.AlreadyExistsException:
+        glue.update_crawler(**config)
+        return "updated"
+
+
+def statistics(workflow_run: dict) -> str:
+    """A run's Statistics on one line, zero counters left out: ``"3 actions: 2 succeeded, 1 failed"``."""
+    stats = workflow_run.get("Statistics") or {}
+    parts = [f"{stats[c]} {c[:-len('Actions')].lower()}" for c in COUNTERS[1:] if stats.get(c)]
+    return f"{stats.get('TotalActions', 0)} actions" + (": " + ", ".join(parts) if parts else "")
+
+
+def run(lab, name: str, *, timeout: float = 1800, **properties: str) -> dict:
+    """Start a run of workflow ``name`` with ``properties`` as its RunProperties, wait until it ends, print its
+    Status and Statistics and return it (``get_workflow_run``'s ``Run``, with its graph)."""
+    glue = lab.client("glue")
+    run_id = glue.start_workflow_run(Name=name, **({"RunProperties": properties} if properties else {}))["RunId"]
+    finished = waiting.workflow_run(glue, name, run_id, timeout=timeout)
+    print(f"{finished['Status']}: {statistics(finished)}")
+    return finished
+
+
+def node_ids(workflow_run: dict, *names: str) -> list[str]:
+    """The ``UniqueId`` of each named job or crawler in a run's graph (ValueError naming any that is not
+    there)."""
+    ids = {n["Name"]: n["UniqueId"] for n in (workflow_run.get("Graph") or {}).get("Nodes", [])
+           if n["Type"] in ("JOB", "CRAWLER")}
+    missing = [n for n in names if n not in ids]
+    if missing:
+        raise ValueError(f"not a job or crawler of this workflow run: {missing}; it has {sorted(ids)}")
+    return [ids[n] for n in names]
+
+
+def picture(lab, workflow_run: dict, title: str = ""):
+    """The run's graph, each job and crawler coloured by its last state; lab-prefixed names shortened."""
+    return diagrams.workflow_graph(workflow_run["Graph"], title=title, strip=lab.prefix + "-")
