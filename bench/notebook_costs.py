@@ -11,10 +11,15 @@ and wraps ``gluelab.start``, ``gluelab.spark.session`` (only the call that start
 ``gluelab.stages.prepare`` with timers that record when each call began and ended; after the last cell the
 record is read back. A cell's own time is its wall time minus the wrapped calls inside it (nested calls are
 counted once, in the innermost). The notebook file is never modified.
+
+CPU: the CPU seconds the kernel and its descendants (the JVM, Python workers) used, read from /proc just
+before the kernel is shut down (Linux only; reaped workers are counted through their parent). CPU seconds over
+wall seconds says how much a second notebook run at the same time could use the other core.
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +81,7 @@ class NotebookCost:
     parts: dict[str, float] = field(default_factory=dict)
     cells: list[CellCost] = field(default_factory=list)
     error: str | None = None
+    cpu: float | None = None        # CPU seconds of the kernel's process tree (None where /proc is missing)
 
     @property
     def total(self) -> float:
@@ -83,6 +89,31 @@ class NotebookCost:
 
     def top(self, n: int = 3) -> list[CellCost]:
         return sorted(self.cells, key=lambda c: c.seconds, reverse=True)[:n]
+
+
+def process_tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants, with the children they
+    have already reaped; None without Linux's /proc."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            # after the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based from state
+            stats[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    if pid not in stats:
+        return None
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, (ppid, _) in stats.items() if ppid == parent and p not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(stats[p][1] for p in tree) / ticks
 
 
 def _first_line(source: str) -> str:
@@ -146,6 +177,7 @@ def measure(path: Path, *, parameters: dict | None = None, stop_at_error: bool =
                 if stop_at_error:
                     break
         client.execute_cell(report, len(nb.cells) - 1, store_history=False)
+        cost.cpu = process_tree_cpu(client.km.provisioner.process.pid)
         stopping = time.perf_counter()
     cost.parts["kernel stop"] = time.perf_counter() - stopping
     text = "".join(o.get("text", "") for o in report.outputs if o.get("output_type") == "stream")

@@ -199,10 +199,12 @@ def render_notebooks(ctx: Context) -> str:
          "Seconds per part: kernel start (until the kernel answers), `import gluelab`, `gluelab.start`, Spark's "
          "start (the `gluelab.spark.session` call that starts it, e.g. the first `lab.spark`), `lab.prepare(...)`, "
          "the notebook's own cells (wall time minus those calls; the three costliest named by cell index and "
-         "first line) and the kernel's shutdown. A failed cell ends the run (exercises stop at their first stub)."),
+         "first line) and the kernel's shutdown. CPU: CPU seconds of the kernel and its children (the JVM, Python "
+         "workers) up to its shutdown; on 2 cores a notebook whose CPU is well under its total leaves room for "
+         "another at the same time. A failed cell ends the run (exercises stop at their first stub)."),
         "",
-        "| notebook | total | " + " | ".join(nc.PARTS) + " | costliest own cells |",
-        "| --- | ---: | " + " | ".join("---:" for _ in nc.PARTS) + " | --- |",
+        "| notebook | total | " + " | ".join(nc.PARTS) + " | CPU | costliest own cells |",
+        "| --- | ---: | " + " | ".join("---:" for _ in nc.PARTS) + " | ---: | --- |",
     ]
     for cost, best in measured:
         total = f"{cost.total:.1f}" + (f" ({best:.1f})" if ctx.notebook_runs > 1 else "")
@@ -211,8 +213,10 @@ def render_notebooks(ctx: Context) -> str:
             top += f"; stopped: {cost.error}"
         top = top.replace("|", "\\|")
         lines.append(f"| {cost.path.relative_to(ROOT).as_posix()} | {total} | "
-                     + " | ".join(f"{cost.parts[p]:.1f}" for p in nc.PARTS) + f" | {top} |")
+                     + " | ".join(f"{cost.parts[p]:.1f}" for p in nc.PARTS)
+                     + f" | {'' if cost.cpu is None else f'{cost.cpu:.1f}'} | {top} |")
     grand = sum(c.total for c, _ in measured)
+    cpu = [c.cpu for c, _ in measured if c.cpu is not None]
     lines += ["", f"All {len(measured)} notebooks: {grand:.1f} s. Each part's share of that time (the ratio "
               "divides the part by the total measured in the same run):", "",
               "| part | seconds | ratio | per notebook: median (min-max) |", "| --- | ---: | ---: | --- |"]
@@ -642,6 +646,9 @@ def render(rows: list[Row], ctx: Context) -> str:
         ratio = f"{r.seconds / r.baseline:.2f}x" if r.baseline else ""
         best = f" ({r.best:.2f})" if r.best is not None else ""
         lines.append(f"| {r.benchmark} | {r.measure} | {r.seconds:.2f}{best} | {ratio} | {r.note} |")
+    if cpu:
+        lines += ["", f"CPU seconds of all kernels: {sum(cpu):.1f} ({sum(cpu) / grand:.2f} of one core over "
+                  f"the {grand:.1f} s)."]
     return "\n".join(lines) + "\n"
 
 
