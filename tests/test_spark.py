@@ -183,3 +183,15 @@ def test_stale_cds_archives_are_removed_and_other_checkouts_kept(tmp_path, monke
     assert sorted(removed) == sorted([earlier_state, gone_checkout, legacy_old])
     assert not earlier_state.with_suffix(".size").exists() and not gone_checkout.with_suffix(".owner").exists()
     assert all(p.is_file() for p in (target, other_checkout, being_built, legacy_new))
+
+
+def test_the_driver_jvm_has_a_process_group_of_its_own(spark):
+    """So a Jupyter kernel shutting down does not wait for it (see gluelab.spark._jvm_in_its_own_process_group);
+    PySpark's gateway still ends it when this process ends."""
+    from pyspark import SparkContext, java_gateway
+    from subprocess import Popen
+
+    jvm = SparkContext._gateway.proc
+    assert jvm.poll() is None
+    assert os.getpgid(jvm.pid) == jvm.pid != os.getpgrp()
+    assert java_gateway.Popen is Popen                                # the launch is patched only while it runs
