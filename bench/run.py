@@ -8,11 +8,17 @@ fresh processes, and only one Spark-heavy process should run at a time on a smal
 
 Timings are wall-clock seconds, the median of ``--repeat`` runs after one unmeasured warm-up where a warm-up
 makes sense (JIT, caches); the minimum is shown too. Tests never assert timings; this is where they live.
+
+The notebooks benchmark (``bench/run.py --only notebooks``, see bench/notebook_costs.py) runs every lesson and
+solution in a fresh kernel and splits its time into kernel start, ``gluelab.start``, Spark's start,
+``lab.prepare``, its own cells and the kernel's shutdown; it writes its own section of results.md. A run with
+``--only`` rewrites only the sections it measured.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -46,6 +52,9 @@ class Context:
     rows: int
     repeat: int
     work: Path
+    notebooks: list[str] = field(default_factory=list)
+    notebook_runs: int = 1
+    notebook_parameters: dict = field(default_factory=dict)
     _endpoint: str | None = None
     _spark: object = None
     extras: dict = field(default_factory=dict)
@@ -141,6 +150,81 @@ def spark_startup(ctx: Context) -> list[Row]:
                     *with_cds, baseline=None, note=f"{with_cds[0] / rows[0].seconds:.2f}x of the time "
                                                   f"without{built}"))
     return rows
+
+
+# ---- notebooks: where each one's time goes -----------------------------------------------------------------
+
+NOTEBOOK_FOLDERS = ("notebooks", "solutions", "exercises")
+NOTEBOOKS_HEADING = "## Notebooks: where each one's time goes"
+
+
+def _notebook_paths(selected: list[str]) -> list[Path]:
+    """Every lesson and solution; with ``selected``, the notebooks (exercises too) whose path relative to the
+    project contains one of them (``02``, ``solutions/``, ``exercises/05``)."""
+    if not selected:
+        return [p for folder in NOTEBOOK_FOLDERS[:2] for p in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb"))]
+    every = [p for folder in NOTEBOOK_FOLDERS for p in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb"))]
+    return [p for p in every if any(s in p.relative_to(ROOT).as_posix() for s in selected)]
+
+
+@benchmark("notebooks: kernel, lab, Spark, prepare and own cells of each lesson and solution")
+def notebook_costs(ctx: Context) -> list[Row]:
+    """Each notebook run top to bottom in a fresh kernel, its time split by bench/notebook_costs.py; the
+    table goes to its own section of results.md (see :func:`render_notebooks`)."""
+    import notebook_costs as nc
+
+    measured = []
+    for path in _notebook_paths(ctx.notebooks):
+        print(f"  {path.relative_to(ROOT)}", file=sys.stderr, flush=True)
+        runs = [nc.measure(path, parameters=ctx.notebook_parameters) for _ in range(ctx.notebook_runs)]
+        runs.sort(key=lambda c: c.total)
+        median = runs[len(runs) // 2]
+        median.parts = {part: statistics.median(r.parts[part] for r in runs) for part in nc.PARTS}
+        measured.append((median, runs[0].total))
+    ctx.extras["notebooks"] = measured
+    return []
+
+
+def render_notebooks(ctx: Context) -> str:
+    """The notebooks section: one row per notebook, then each part's share of all notebooks' time."""
+    import notebook_costs as nc
+
+    measured = ctx.extras["notebooks"]
+    shown = ", ".join(f"{k}={v!r}" for k, v in ctx.notebook_parameters.items()) or "the notebooks' defaults"
+    runs = "one run" if ctx.notebook_runs == 1 else f"median of {ctx.notebook_runs} runs (best total in brackets)"
+    lines = [
+        NOTEBOOKS_HEADING, "",
+        (f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `bench/run.py --only notebooks`: each "
+         f"notebook top to bottom in a fresh kernel (working directory = its folder, {shown}), {runs}. "
+         "Seconds per part: kernel start (until the kernel answers), `import gluelab`, `gluelab.start`, Spark's "
+         "start (the `gluelab.spark.session` call that starts it, e.g. the first `lab.spark`), `lab.prepare(...)`, "
+         "the notebook's own cells (wall time minus those calls; the three costliest named by cell index and "
+         "first line) and the kernel's shutdown. CPU: CPU seconds of the kernel and its children (the JVM, Python "
+         "workers) up to its shutdown; on 2 cores a notebook whose CPU is well under its total leaves room for "
+         "another at the same time. A failed cell ends the run (exercises stop at their first stub)."),
+        "",
+        "| notebook | total | " + " | ".join(nc.PARTS) + " | CPU | costliest own cells |",
+        "| --- | ---: | " + " | ".join("---:" for _ in nc.PARTS) + " | ---: | --- |",
+    ]
+    for cost, best in measured:
+        total = f"{cost.total:.1f}" + (f" ({best:.1f})" if ctx.notebook_runs > 1 else "")
+        top = "; ".join(f"[{c.index}] `{c.source}` {c.seconds:.1f}" for c in cost.top(3))
+        if cost.error:
+            top += f"; stopped: {cost.error}"
+        top = top.replace("|", "\\|")
+        lines.append(f"| {cost.path.relative_to(ROOT).as_posix()} | {total} | "
+                     + " | ".join(f"{cost.parts[p]:.1f}" for p in nc.PARTS)
+                     + f" | {'' if cost.cpu is None else f'{cost.cpu:.1f}'} | {top} |")
+    grand = sum(c.total for c, _ in measured)
+    cpu = [c.cpu for c, _ in measured if c.cpu is not None]
+    lines += ["", f"All {len(measured)} notebooks: {grand:.1f} s. Each part's share of that time (the ratio "
+              "divides the part by the total measured in the same run):", "",
+              "| part | seconds | ratio | per notebook: median (min-max) |", "| --- | ---: | ---: | --- |"]
+    for part in nc.PARTS:
+        values = [c.parts[part] for c, _ in measured]
+        lines.append(f"| {part} | {sum(values):.1f} | {sum(values) / grand:.2f}x | "
+                     f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f}) |")
+    return "\n".join(lines) + "\n"
 
 
 # ---- the S3 data plane ---------------------------------------------------------------------------------
@@ -518,75 +602,6 @@ def glue_workflow(ctx: Context) -> list[Row]:
                 baseline=base, note="target <= 5 s (AWS takes minutes)")]
 
 
-# ---- lessons ------------------------------------------------------------------------------------------
-
-_SPARK_ACTIVE = "from pyspark import SparkContext as _SC; print(_SC._active_spark_context is not None)"
-
-
-def _notebook_breakdown(path: Path) -> dict:
-    """Execute one notebook cell by cell in a fresh kernel and split its time: kernel start, lab start (the
-    ``gluelab.start`` cell), ``prepare`` (cells calling ``lab.prepare``), the cell that started Spark (its own
-    work included), the other cells; and the three costliest cells."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=1800, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    parts = dict.fromkeys(("kernel start", "lab start", "prepare", "first Spark cell", "other cells"), 0.0)
-    cells: list[tuple[float, int, str]] = []
-    start = time.perf_counter()
-    with client.setup_kernel():
-        parts["kernel start"] = time.perf_counter() - start
-        spark_seen = False
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            began = time.perf_counter()
-            client.execute_cell(cell, index)
-            took = time.perf_counter() - began
-            first_line = next((ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")
-            cells.append((took, index, first_line[:60]))
-            if "gluelab.start(" in cell.source:
-                parts["lab start"] += took
-            elif "lab.prepare(" in cell.source:
-                parts["prepare"] += took
-            elif not spark_seen and _spark_active(client):
-                parts["first Spark cell"] += took
-            else:
-                parts["other cells"] += took
-            spark_seen = spark_seen or _spark_active(client)
-    parts["total"] = time.perf_counter() - start
-    parts["costliest"] = sorted(cells, reverse=True)[:3]
-    return parts
-
-
-def _spark_active(client) -> bool:
-    """Whether the kernel's process has a running SparkContext (asked with a cell that is not the lesson's)."""
-    from nbformat.v4 import new_code_cell
-
-    probe = new_code_cell(_SPARK_ACTIVE)
-    client.execute_cell(probe, 0)
-    return "True" in "".join(o.get("text", "") for o in probe.outputs)
-
-
-@benchmark("lessons: cost per notebook")
-def lessons_breakdown(ctx: Context) -> list[Row]:
-    """Where each lesson's and solution's time goes when a learner (or `make run`) executes it
-    (``--notebook 09`` limits it to the notebooks whose name starts so)."""
-    rows: list[Row] = []
-    for folder in ("notebooks", "solutions"):
-        for path in sorted((ROOT / folder).glob("[0-9][0-9]_*.ipynb")):
-            if ctx.extras.get("notebooks") and not any(path.name.startswith(n) for n in ctx.extras["notebooks"]):
-                continue
-            parts = _notebook_breakdown(path)
-            split = ", ".join(f"{k} {parts[k]:.1f}" for k in ("kernel start", "lab start", "prepare",
-                                                                "first Spark cell", "other cells"))
-            costly = "; ".join(f"cell {i} {t:.1f} s `{src}`" for t, i, src in parts["costliest"])
-            rows.append(Row("lessons", f"{folder}/{path.stem}: {split}", parts["total"], note=costly))
-    return rows
-
-
 # ---- report --------------------------------------------------------------------------------------------
 
 def _versions() -> str:
@@ -631,7 +646,16 @@ def render(rows: list[Row], ctx: Context) -> str:
         ratio = f"{r.seconds / r.baseline:.2f}x" if r.baseline else ""
         best = f" ({r.best:.2f})" if r.best is not None else ""
         lines.append(f"| {r.benchmark} | {r.measure} | {r.seconds:.2f}{best} | {ratio} | {r.note} |")
+    if cpu:
+        lines += ["", f"CPU seconds of all kernels: {sum(cpu):.1f} ({sum(cpu) / grand:.2f} of one core over "
+                  f"the {grand:.1f} s)."]
     return "\n".join(lines) + "\n"
+
+
+def _sections(text: str) -> tuple[str, str]:
+    """results.md split into the main table's part and the notebooks section (either may be empty)."""
+    head, _, notebooks = text.partition(NOTEBOOKS_HEADING)
+    return head.rstrip() + "\n" if head.strip() else "", NOTEBOOKS_HEADING + notebooks if notebooks else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -639,26 +663,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows for the data benchmarks")
     parser.add_argument("--repeat", type=int, default=3, help="measured runs per measure")
     parser.add_argument("--only", action="append", default=[],
-                        help="run only benchmarks whose name contains this (repeatable)")
+                        help="run only benchmarks whose name contains this (repeatable), e.g. --only notebooks")
+    parser.add_argument("--notebook", action="append", default=[], metavar="TEXT",
+                        help="notebooks benchmark: only notebooks whose path contains TEXT (repeatable; "
+                             "exercises/ can be named too); default every lesson and solution")
+    parser.add_argument("--notebook-runs", type=int, default=1, help="notebooks benchmark: runs per notebook")
+    parser.add_argument("--notebook-param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="notebooks benchmark: a parameter for every notebook, e.g. scale 0.1")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the markdown table")
-    parser.add_argument("--notebook", action="append", default=[],
-                        help="with the lessons benchmark: only notebooks whose name starts so (repeatable)")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["PYSPARK_PYTHON"] = sys.executable
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
-    ctx = Context(rows=args.rows, repeat=args.repeat, work=WORK, extras={"notebooks": args.notebook})
+    parameters = {name: json.loads(value) if value[:1].isdigit() or value in ("true", "false") else value
+                  for name, value in args.notebook_param}
+    ctx = Context(rows=args.rows, repeat=args.repeat, work=WORK, notebooks=args.notebook,
+                  notebook_runs=args.notebook_runs, notebook_parameters=parameters)
     rows: list[Row] = []
+    ran = []
     for name, fn in BENCHMARKS:
         if args.only and not any(o.lower() in name.lower() for o in args.only):
             continue
         print(f"running: {name}", file=sys.stderr, flush=True)
         rows += fn(ctx)
-    table = render(rows, ctx)
-    print(table)
-    args.output.write_text(table)
+        ran.append(name)
+    # A section whose benchmarks did not run (--only) keeps what the file had.
+    previous = _sections(args.output.read_text()) if args.output.is_file() else ("", "")
+    main_part = render(rows, ctx) if rows or not previous[0] else previous[0]
+    notebooks_part = render_notebooks(ctx) if "notebooks" in ctx.extras else previous[1]
+    text = main_part + ("\n" + notebooks_part if notebooks_part else "")
+    print(text)
+    args.output.write_text(text)
     shutil.rmtree(WORK, ignore_errors=True)
     return 0
 

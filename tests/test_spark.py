@@ -147,3 +147,51 @@ def test_cds_archive_is_used_only_when_complete(tmp_path, monkeypatch):
     assert gluelab_spark._cds_options() == ""
     monkeypatch.setenv("GLUELAB_CDS_DUMP", str(tmp_path / "new.partial"))
     assert "-XX:ArchiveClassesAtExit=" in gluelab_spark._cds_options()
+
+
+def test_stale_cds_archives_are_removed_and_other_checkouts_kept(tmp_path, monkeypatch):
+    import json
+    import time
+
+    from gluelab import warmup
+
+    monkeypatch.setattr(gluelab_spark, "_cds_dir", lambda: tmp_path)
+    target = gluelab_spark.cds_archive_path()
+    mine = gluelab_spark.cds_installation(target)
+    assert target.name.startswith("spark-") and len(mine) == 8
+
+    def archive(name, owner=None, age_days=0.0):
+        path = tmp_path / name
+        for suffix in (".jsa", ".size"):
+            path.with_suffix(suffix).write_text("1")
+        if owner is not None:
+            path.with_suffix(".owner").write_text(json.dumps(owner))
+        old = time.time() - age_days * 86400
+        os.utime(path, (old, old))
+        return path
+
+    live = {"pyspark": __file__, "jar": __file__}
+    target.write_text("1")
+    earlier_state = archive(f"spark-4.0.0-{mine}-000000000000.jsa", live)
+    other_checkout = archive("spark-4.0.0-ffffffff-000000000000.jsa", live)
+    gone_checkout = archive("spark-4.0.0-eeeeeeee-000000000000.jsa", {"pyspark": str(tmp_path / "gone"),
+                                                                      "jar": __file__})
+    being_built = archive("spark-4.0.0-dddddddd-000000000000.jsa")          # no .owner yet
+    legacy_new, legacy_old = archive("spark-4.0.0-0123456789abcdef.jsa"), archive(
+        "spark-4.0.0-fedcba9876543210.jsa", age_days=8)
+    removed = warmup.remove_stale_archives(target)
+    assert sorted(removed) == sorted([earlier_state, gone_checkout, legacy_old])
+    assert not earlier_state.with_suffix(".size").exists() and not gone_checkout.with_suffix(".owner").exists()
+    assert all(p.is_file() for p in (target, other_checkout, being_built, legacy_new))
+
+
+def test_the_driver_jvm_has_a_process_group_of_its_own(spark):
+    """So a Jupyter kernel shutting down does not wait for it (see gluelab.spark._jvm_in_its_own_process_group);
+    PySpark's gateway still ends it when this process ends."""
+    from pyspark import SparkContext, java_gateway
+    from subprocess import Popen
+
+    jvm = SparkContext._gateway.proc
+    assert jvm.poll() is None
+    assert os.getpgid(jvm.pid) == jvm.pid != os.getpgrp()
+    assert java_gateway.Popen is Popen                                # the launch is patched only while it runs

@@ -6,10 +6,22 @@ order: preparing a stage prepares every stage before it. Each step skips what al
 there, objects with the same content), so preparing twice does nothing the second time.
 
 Later lessons add stages (the catalog crawled, jobs deployed, ...) with :func:`stage`.
+
+Generated inputs (the shop's transactions, the messy multi-source files, the customer exports) are made once
+per machine and kept in ``~/.cache/gluelab/generated/`` (:func:`generated`), keyed by what they are made from:
+the generator's code, the bundled data, the library versions that shape them, and the scale and seed. A
+notebook that prepares a stage then only uploads them; ``GLUELAB_CACHE=0`` makes them afresh every time.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import shutil
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -74,6 +86,88 @@ def prepare(lab, name: str, *, scale: float = 1.0, seed: int = 42) -> None:
             return
 
 
+# --- Generated inputs, made once per machine ------------------------------------------------------------------
+
+#: Cached generated inputs not used for this long are removed when another is made.
+UNUSED_DAYS = 14
+
+
+def _generated_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "gluelab" / "generated"
+
+
+def _fingerprint() -> str:
+    """What generated data depends on besides its parameters: the generator's and the data loader's code, the
+    bundled data's manifest, and the libraries whose random streams and writers shape the files."""
+    import numpy
+    import pandas
+    import pyarrow
+
+    digest = hashlib.sha256()
+    for path in (Path(synth.__file__), Path(data.__file__), data.data_dir() / "manifest.json"):
+        digest.update(path.read_bytes())
+    digest.update(f"{numpy.__version__}|{pandas.__version__}|{pyarrow.__version__}".encode())
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def generated(kind: str, make: Callable[[Path], object], **params) -> Iterator[Path]:
+    """Yield a folder holding what ``make(folder)`` writes for ``kind`` and ``params`` (JSON values).
+
+    Made once per machine: the folder is built under a temporary name and renamed into place when complete, so
+    a reader never sees half of it; two processes making the same one at once both end with the same
+    complete folder (the second rename loses and its copy is dropped). Never write into the yielded folder.
+    Without a usable cache (``GLUELAB_CACHE=0``, or the cache folder cannot be written) the files are made in a
+    temporary folder that is removed afterwards.
+    """
+    key = json.dumps({"kind": kind, "params": params, "code": _fingerprint()}, sort_keys=True)
+    name = f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+    root = _generated_root()
+    final = root / name
+    if os.environ.get("GLUELAB_CACHE", "1") != "0":
+        try:
+            if not final.is_dir():
+                root.mkdir(parents=True, exist_ok=True)
+                partial = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+                try:
+                    make(partial)
+                    (partial / ".key.json").write_text(key)
+                    os.rename(partial, final)
+                except OSError:
+                    if not final.is_dir():  # not another process's complete copy: a real failure
+                        raise
+                finally:
+                    shutil.rmtree(partial, ignore_errors=True)
+                _remove_unused(root)
+            os.utime(final)  # in use: keeps it from being removed as unused
+        except OSError:
+            pass  # no usable cache: made in a temporary folder below
+        else:
+            yield final
+            return
+    with tempfile.TemporaryDirectory(prefix=f"gluelab-{kind}-") as tmp:
+        make(Path(tmp))
+        yield Path(tmp)
+
+
+def _remove_unused(root: Path) -> None:
+    cutoff = time.time() - UNUSED_DAYS * 86400
+    for entry in root.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry)
+
+
+def _transactions(folder: Path, scale: float, seed: int) -> None:
+    rows = max(1, round(TRANSACTIONS_ROWS * scale))
+    synth.generate_transactions(folder / "transactions.csv", rows=rows, seed=seed, progress=False)
+
+
+def _messy(folder: Path, scale: float, seed: int) -> None:
+    synth.generate_messy_sources(folder, seed=seed, scale=scale, progress=False)
+
+
 @stage("zones")
 def _zones(lab, scale, seed):
     lab.ensure_zones()
@@ -84,16 +178,11 @@ def _raw(lab, scale, seed):
     """Lesson 01: the real datasets, the generated transactions and the messy multi-source files in raw."""
     for src in RAW_SOURCES:
         lab.upload(data.path(src.name), lab.zones.uri("raw", src.key))
-    with tempfile.TemporaryDirectory(prefix="gluelab-raw-") as tmp:
-        rows = max(1, round(TRANSACTIONS_ROWS * scale))
-        path, _ = synth.generate_transactions(Path(tmp) / "transactions.csv", rows=rows, seed=seed,
-                                              progress=False)
-        lab.upload(path, lab.zones.uri("raw", TRANSACTIONS_KEY))
-        messy_dir = Path(tmp) / "messy"
-        synth.generate_messy_sources(messy_dir, seed=seed, scale=scale, progress=False)
-        for f in sorted(p for p in messy_dir.rglob("*") if p.is_file()):
+    with generated("transactions", lambda d: _transactions(d, scale, seed), scale=scale, seed=seed) as folder:
+        lab.upload(folder / "transactions.csv", lab.zones.uri("raw", TRANSACTIONS_KEY))
+    with generated("messy", lambda d: _messy(d, scale, seed), scale=scale, seed=seed) as messy_dir:
+        for f in sorted(p for p in messy_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
             lab.upload(f, lab.zones.uri("raw", INTEGRATION_PREFIX, f.relative_to(messy_dir).as_posix()))
-
 
 
 # --- Lessons 05+: customer exports arriving in batches, crawled into the catalog -----------------------------
@@ -107,10 +196,9 @@ CUSTOMER_BATCHES = 3
 CUSTOMER_ROWS_PER_BATCH = 200
 
 
-def _customer_files(scale: float, seed: int, tmp: str) -> Path:
+def _customer_batches(folder: Path, scale: float, seed: int) -> None:
     rows = max(20, round(CUSTOMER_ROWS_PER_BATCH * scale))
-    synth.generate_customer_batches(tmp, batches=CUSTOMER_BATCHES, rows_per_batch=rows, seed=seed)
-    return Path(tmp)
+    synth.generate_customer_batches(folder, batches=CUSTOMER_BATCHES, rows_per_batch=rows, seed=seed)
 
 
 def customer_batch_uri(lab, batch: int) -> str:
@@ -122,8 +210,7 @@ def deliver_customer_batch(lab, batch: int, *, scale: float = 1.0, seed: int = 4
     """Upload customer export batch ``batch`` to the raw zone (what a new delivery from the CRM looks like)."""
     if not 1 <= batch <= CUSTOMER_BATCHES:
         raise ValueError(f"batch must be 1..{CUSTOMER_BATCHES}, got {batch}")
-    with tempfile.TemporaryDirectory(prefix="gluelab-customers-") as tmp:
-        files = _customer_files(scale, seed, tmp)
+    with generated("customers", lambda d: _customer_batches(d, scale, seed), scale=scale, seed=seed) as files:
         return lab.upload(files / "customers" / f"batch_{batch:03d}.jsonl", customer_batch_uri(lab, batch))
 
 
@@ -134,8 +221,7 @@ def _customers(lab, scale, seed):
     (``<prefix>_reference_db``) by gluelab's crawler run over boto3 (no crawler resource, nothing billed)."""
     from . import crawler
 
-    with tempfile.TemporaryDirectory(prefix="gluelab-customers-") as tmp:
-        files = _customer_files(scale, seed, tmp)
+    with generated("customers", lambda d: _customer_batches(d, scale, seed), scale=scale, seed=seed) as files:
         for batch in range(1, CUSTOMER_BATCHES_AT_START + 1):
             lab.upload(files / "customers" / f"batch_{batch:03d}.jsonl", customer_batch_uri(lab, batch))
         lab.upload(files / "reference" / "country_codes.csv",

@@ -8,6 +8,7 @@ change (the archive's name is keyed by them); a missing or stale archive only co
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -23,8 +24,8 @@ def build_cds_archive(force: bool = False) -> Path:
     """Build the AppCDS archive for this installation (~30-60 s, once) and return its path.
 
     Runs a small Spark workload (local and s3:// reads and writes) in a fresh process whose JVM writes the
-    archive at exit; the file is renamed into place only when complete. Archives for other versions in the
-    cache directory are removed.
+    archive at exit; the file is renamed into place only when complete. Stale archives in the cache
+    directory are removed (:func:`remove_stale_archives`).
     """
     target = gluelab_spark.cds_archive_path()
     if target is None:
@@ -43,11 +44,51 @@ def build_cds_archive(force: bool = False) -> Path:
             partial.unlink(missing_ok=True)
             raise RuntimeError(f"building the AppCDS archive failed:\n{done.stderr[-3000:]}")
         target.with_suffix(".size").write_text(str(partial.stat().st_size))
+        target.with_suffix(".owner").write_text(json.dumps(_owner()))
         os.replace(partial, target)
-        for old in target.parent.glob("spark-*"):
-            if old.stem != target.stem:
-                old.unlink(missing_ok=True)
+        remove_stale_archives(target)
     return target
+
+
+def _owner() -> dict:
+    """The files an archive was built for: when they are gone, so is the installation."""
+    import pyspark
+
+    return {"pyspark": pyspark.__file__, "jar": str(s3fs.jar_path())}
+
+
+def remove_stale_archives(target: Path, *, legacy_days: float = 7.0) -> list[Path]:
+    """Delete the archives next to ``target`` that no installation will map again; return what was deleted.
+
+    Stale: the same installation's archives for an earlier state (Java, PySpark or the jar changed), and any
+    archive whose installation is gone (its ``.owner`` file names files that no longer exist). Another live
+    checkout's archive on the same machine is kept. Archives named before installations were told apart (no
+    installation in the name) are removed once ``legacy_days`` old.
+    """
+    mine = gluelab_spark.cds_installation(target)
+    removed = []
+    for archive in target.parent.glob("spark-*.jsa"):
+        if archive == target:
+            continue
+        installation = gluelab_spark.cds_installation(archive)
+        if installation is None:
+            try:
+                stale = time.time() - archive.stat().st_mtime > legacy_days * 86400
+            except OSError:
+                continue
+        elif installation == mine:
+            stale = True
+        else:
+            try:
+                owner = json.loads(archive.with_suffix(".owner").read_text())
+                stale = not (os.path.exists(owner["pyspark"]) and os.path.exists(owner["jar"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                stale = False  # being written by another build, or unreadable: leave it
+        if stale:
+            for suffix in (".jsa", ".size", ".owner"):
+                archive.with_suffix(suffix).unlink(missing_ok=True)
+            removed.append(archive)
+    return removed
 
 
 def _cds_workload() -> None:
