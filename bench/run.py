@@ -224,6 +224,9 @@ def render_notebooks(ctx: Context) -> str:
         values = [c.parts[part] for c, _ in measured]
         lines.append(f"| {part} | {sum(values):.1f} | {sum(values) / grand:.2f}x | "
                      f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f}) |")
+    if cpu:
+        lines += ["", f"CPU seconds of all kernels: {sum(cpu):.1f} ({sum(cpu) / grand:.2f} of one core over "
+                  f"the {grand:.1f} s)."]
     return "\n".join(lines) + "\n"
 
 
@@ -646,9 +649,6 @@ def render(rows: list[Row], ctx: Context) -> str:
         ratio = f"{r.seconds / r.baseline:.2f}x" if r.baseline else ""
         best = f" ({r.best:.2f})" if r.best is not None else ""
         lines.append(f"| {r.benchmark} | {r.measure} | {r.seconds:.2f}{best} | {ratio} | {r.note} |")
-    if cpu:
-        lines += ["", f"CPU seconds of all kernels: {sum(cpu):.1f} ({sum(cpu) / grand:.2f} of one core over "
-                  f"the {grand:.1f} s)."]
     return "\n".join(lines) + "\n"
 
 
