@@ -75,7 +75,7 @@ def test_lesson_runs_on_the_aws_backend_inside_its_prefix(lesson, endpoint, monk
                                parameters={"backend": "aws", "prefix": prefix, "region": "us-east-1"},
                                cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
     created = {b["Name"] for b in s3.list_buckets()["Buckets"]} - before
-    assert created and all(name.startswith(prefix + "-") for name in created), created
+    assert created and all(name.startswith(prefix + "--") for name in created), created
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert "AWS backend: account 123456789012" in "".join(
         o.get("text", "") for c in out.cells if c.cell_type == "code" for o in c.get("outputs", []))

@@ -118,7 +118,7 @@ def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
 
     ``graph`` is the ``Graph`` of ``get_workflow(..., IncludeGraph=True)["Workflow"]`` or of
     ``get_workflow_run(..., IncludeGraph=True)["Run"]``; ``strip`` is removed from the front of names (e.g. the
-    lab's ``prefix + "-"``). Returns a matplotlib Figure not registered with pyplot (shown once as a cell's value).
+    lab's ``prefix + "--"``). Returns a matplotlib Figure not registered with pyplot (shown once as a cell's value).
     """
     from matplotlib.patches import Patch
 

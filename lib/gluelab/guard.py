@@ -1,9 +1,15 @@
-"""The prefix guard for the real-AWS backend: refuse any change to a resource the lab did not name.
+"""The prefix guard for the real-AWS backend: it refuses by default.
 
-It hooks botocore's ``provide-client-params`` event on every client the lab hands out, so it sees the parameters
-of each call before anything is sent. Calls that change state (Create*, Delete*, Put*, Update*, Start*, ...)
-must name only resources that carry the lab's prefix; reads are allowed. A refused call raises
-:class:`OutsidePrefixError` and nothing reaches AWS.
+It hooks botocore's ``provide-client-params`` event on every client the lab hands out, so it sees each call's
+parameters before anything is sent. An operation that only reads (Get*, List*, Describe*, ...) passes. Any other
+operation must be declared by one of :mod:`gluelab.localaws`'s service modules (``Service.operations``), and every
+resource it names must carry the lab's prefix: the parameters the modules declare (``Service.guarded``) at any
+depth (a trigger's actions, a crawler's targets), a top-level ``Name``, the ``Name`` of a ``DatabaseInput``,
+every ``s3://`` URI (its bucket), a schema's registry. A declared operation that names nothing the guard can check
+(e.g. PutResourcePolicy on the whole catalog) is refused too. A refused call raises :class:`OutsidePrefixError`
+naming the operation and the resource; nothing reaches AWS.
+
+Tables and partitions are owned through their database; schemas through their registry.
 """
 from __future__ import annotations
 
@@ -12,51 +18,101 @@ import re
 from . import localaws
 from .naming import Naming
 
-MUTATING = re.compile(r"^(Create|Delete|Put|Update|Start|Stop|Batch|Reset|Tag|Untag|Run|Invoke|Send|Publish|"
-                      r"Copy|Upload|Complete|Abort|Restore|Import|Register|Deregister|Resume|Attach|Detach|"
-                      r"Enable|Disable|Set|Add|Remove|Purge|Subscribe|Unsubscribe|Modify|Redrive|Notify)")
+#: Operations that only read. Everything else changes state (or bills, or sends), and is guarded.
+READ_ONLY = re.compile(r"^(Get|List|Describe|Head|Search|Lookup|Filter|Simulate|BatchGet|Query|Scan|Select|"
+                       r"Check|Validate)[A-Z]")
 
-#: Parameters (compared case-insensitively) that name the resource an operation acts on: what each service of
-#: the local AWS layer declares it owns (``gluelab.localaws.services``).
+#: Parameters (compared case-insensitively) that name a resource: what the services declare they guard.
 NAME_PARAMS = {param.lower() for service in localaws.services() for param in service.guarded}
-#: Operations whose top-level ``Name`` is the name of the resource they act on.
-NAME_IS_RESOURCE = re.compile(r"^(Create|Delete|Update|Start|Stop|Put)")
+#: Operations whose top-level ``Name`` is a table or partition inside ``DatabaseName`` (the database is checked).
+IN_DATABASE = re.compile(r"Table|Partition|ColumnStatistics")
+#: Operations whose top-level ``name`` is not a resource of their own (a Step Functions execution's name).
+NAME_IS_NOT_RESOURCE = {("stepfunctions", "StartExecution"), ("stepfunctions", "StartSyncExecution")}
+
+
+def declared_operations() -> dict[str, set[str]]:
+    """The state-changing operations each service (boto3 name) lets a lab send, from the service modules."""
+    allowed: dict[str, set[str]] = {}
+    for service in localaws.services():
+        allowed.setdefault(service.client, set()).update(service.operations)
+    return allowed
 
 
 class OutsidePrefixError(PermissionError):
-    """A call would change a resource whose name does not carry the lab's prefix."""
+    """A call would change something the lab did not create, or that the guard cannot tell is the lab's."""
 
 
 def install(client, naming: Naming) -> None:
-    """Make ``client`` refuse state-changing calls on resources outside ``naming.prefix``."""
+    """Make ``client`` refuse every state-changing call that is undeclared or touches a resource outside
+    ``naming.prefix``."""
     service = client.meta.service_model.service_name
+    allowed = declared_operations().get(service, set())
 
     def check(params, model, **_):
-        if not MUTATING.match(model.name):
-            return
-        for name in _named_resources(model.name, params):
-            if name and not naming.owns(str(name)):
-                raise OutsidePrefixError(
-                    f"{service}.{model.name} on {name!r} refused: the lab with prefix {naming.prefix!r} only "
-                    f"changes resources it named (use lab.names / lab.zones to build names)")
+        refusal = refuse(service, model.name, params, naming, allowed)
+        if refusal:
+            raise OutsidePrefixError(refusal)
 
-    client.meta.events.register(f"provide-client-params.{service}.*", check)
+    # botocore names events by the service id (``sfn``, ``cloudwatch-logs``), not the client's name
+    client.meta.events.register(f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}.*",
+                                check)
 
 
-def _named_resources(operation: str, params: dict):
+def refuse(service: str, operation: str, params: dict, naming: Naming, allowed: set[str]) -> str | None:
+    """Why the lab must not send ``operation`` with ``params`` (None when it may)."""
+    if READ_ONLY.match(operation):
+        return None
+    where = f"the lab with prefix {naming.prefix!r}"
+    if operation not in allowed:
+        return (f"{service}.{operation} refused: {where} does not send this operation, because gluelab cannot "
+                f"tell which resources it would change (no gluelab service module declares it)")
+    names = [str(n) for n in named_resources(service, operation, params) if n]
+    if not names:
+        return (f"{service}.{operation} refused: the call names no resource {where} can check as its own "
+                f"(it may act on the whole account)")
+    for name in names:
+        if not naming.owns(name):
+            return (f"{service}.{operation} on {name!r} refused: {where} only changes resources it named "
+                    f"(use lab.names / lab.zones to build names)")
+    return None
+
+
+def named_resources(service: str, operation: str, params: dict):
+    """Every resource name, ARN, URL or bucket the call's parameters name, at any depth."""
     for key, value in params.items():
         lkey = key.lower()
-        if lkey == "schemaid" and isinstance(value, dict):
-            # a schema lives in a registry as a table lives in a database: the lab owns the registry (AWS's
-            # default registry when none is named), and a schema name need not carry the prefix
+        if lkey == "name" and isinstance(value, str):
+            if (service, operation) in NAME_IS_NOT_RESOURCE:
+                continue
+            if IN_DATABASE.search(operation) and "DatabaseName" in params:
+                continue  # a table or partition inside DatabaseName, which is checked
+            yield value
+        else:
+            yield from _walk(key, value)
+
+
+def _walk(key: str, value):
+    lkey = key.lower()
+    if isinstance(value, str):
+        if value.startswith(("s3://", "s3a://")):
+            yield value.split("/")[2]  # the bucket
+        elif lkey in NAME_PARAMS:
+            yield value
+    elif isinstance(value, dict):
+        if lkey == "schemaid":
+            # a schema lives in a registry as a table in a database: the lab owns the registry (AWS's default
+            # registry when none is named), and a schema name need not carry the prefix
             arn = value.get("SchemaArn")
             yield arn.split("/")[-2] if arn and arn.count("/") >= 2 else value.get("RegistryName") or "default-registry"
-        elif lkey in NAME_PARAMS:
-            if isinstance(value, dict):  # e.g. RegistryId={"RegistryName": ...}
-                yield from (v for k, v in value.items() if k.endswith("Name"))
-            else:
-                yield value
-        elif lkey == "name" and NAME_IS_RESOURCE.match(operation) and "DatabaseName" not in params:
-            yield value  # with a DatabaseName, Name is a table inside that database: the database is checked
-        elif key == "DatabaseInput" and isinstance(value, dict):
+            return
+        if lkey in NAME_PARAMS:  # e.g. RegistryId={"RegistryName": ...}
+            yield from (v for k, v in value.items() if k.endswith(("Name", "Arn")) and isinstance(v, str))
+        if lkey in ("databaseinput",):
             yield value.get("Name")
+        for k, v in value.items():
+            if lkey in NAME_PARAMS and k.endswith(("Name", "Arn")):
+                continue
+            yield from _walk(k, v)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _walk(key, item)

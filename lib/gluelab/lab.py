@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config
 
-from . import clock, guard, localaws, spark, stages
-from .naming import ZONES, Naming, validate_prefix
+from . import clock, guard, localaws, spark, stages, tagging
+from .naming import BOUNDARY, ZONES, Naming, validate_prefix
 from .uris import split_uri
 
 BACKENDS = ("local", "aws")
@@ -137,6 +137,7 @@ class Lab:
         if service not in self._clients:
             cfg = Config(retries={"max_attempts": 3, "mode": "standard"})
             client = self.session.client(service, endpoint_url=self.endpoint_url, config=cfg)
+            tagging.install(client, self.prefix)
             if self.backend == "aws":
                 guard.install(client, self.names)
             self._clients[service] = client
@@ -144,9 +145,12 @@ class Lab:
 
     @property
     def spark(self):
-        """The process's SparkSession (created on first use), reading and writing ``s3://`` in this lab's S3."""
+        """The process's SparkSession (created on first use), reading and writing ``s3://`` in this lab's S3.
+        On the aws backend Spark writes and deletes only in the lab's own buckets (reads are not limited)."""
         # aws: no keys passed, so the data plane asks boto3's credential chain itself and refreshes them.
-        return spark.session(endpoint_url=self.endpoint_url, region=self.region, master=self.master)
+        writable = self.prefix + BOUNDARY if self.backend == "aws" else None
+        return spark.session(endpoint_url=self.endpoint_url, region=self.region, master=self.master,
+                             writable=writable)
 
     # --- provisioning (dry-run aware) ----------------------------------------------------------------------
 
@@ -270,23 +274,86 @@ class Lab:
 
     # --- teardown -------------------------------------------------------------------------------------------
 
-    def teardown(self) -> list[str]:
-        """Delete every resource this lab's prefix names, and nothing else: each service of
-        :func:`gluelab.localaws.services` says what it owns (buckets with their objects, Glue databases, jobs,
-        crawlers, triggers, workflows, registries, queues, topics, IAM roles, ...). Prints and returns what was
-        deleted."""
-        deleted: list[str] = []
+    def teardown(self) -> "Teardown":
+        """Delete every resource this lab made, and nothing else, and print what happened.
+
+        Each service of :func:`gluelab.localaws.services` says what it owns (buckets with their objects, Glue
+        databases, jobs, crawlers, triggers, workflows, registries, queues, topics, IAM roles, ...). A resource
+        is deleted when its name carries the lab's prefix and boundary (``<prefix>--``, ``<prefix>__``) and,
+        where the kind takes tags, its ``gluelab:lab`` tag names this lab. A running crawler is stopped first.
+        One failure is reported and the rest go on; running teardown again deletes what is left. Returns the
+        deleted resources (``"job team--etl"``, ...), with ``.kept`` and ``.failed`` for the others.
+        """
+        report = Teardown()
         for service in localaws.services():
             client = self.client(service.client)
             for owned in service.owned:
-                for ident in owned.names(client):
+                try:
+                    idents = list(owned.names(client))
+                except Exception as exc:  # e.g. no permission to list: say so, go on with the other kinds
+                    report.fail(f"{owned.kind}s", f"could not list them: {_reason(exc)}")
+                    continue
+                for ident in idents:
                     name = owned.name_of(ident)
-                    if not self.names.owns(name):
-                        continue
-                    if self._plan(f"delete {owned.kind}", name):
-                        owned.delete(client, ident)
-                        deleted.append(f"{owned.kind} {name}")
-                        print(f"deleted {owned.kind} {name}")
-        if not deleted and not self.dry_run:
-            print(f"nothing to delete for prefix {self.prefix!r}")
-        return deleted
+                    if self.names.owns(name):
+                        self._tear_down(client, owned, ident, name, report)
+        report.summarise(self.prefix, self.dry_run)
+        return report
+
+    def _tear_down(self, client, owned, ident: str, name: str, report: "Teardown") -> None:
+        what = f"{owned.kind} {name}"
+        try:
+            if owned.tags is not None:
+                made_by = tagging.tag_of(owned.tags(client, ident, self.account_id))
+                if made_by != self.prefix:
+                    report.keep(what, f"its {tagging.TAG_KEY} tag is {made_by!r}, not {self.prefix!r}"
+                                if made_by else f"it has no {tagging.TAG_KEY} tag, so this lab did not make it")
+                    return
+            if not self._plan(f"delete {owned.kind}", name):
+                return
+            owned.delete(client, ident)
+        except Exception as exc:
+            if _gone(exc):  # deleted meanwhile (or by an earlier, interrupted teardown): nothing left to do
+                return
+            report.fail(what, _reason(exc))
+            return
+        report.append(what)
+        print(f"deleted {what}")
+
+
+class Teardown(list):
+    """What ``Lab.teardown()`` deleted (the list), kept (``.kept``: named like the lab's, not tagged as its own)
+    and could not delete (``.failed``), each with the reason."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[tuple[str, str]] = []
+        self.failed: list[tuple[str, str]] = []
+
+    def keep(self, what: str, why: str) -> None:
+        self.kept.append((what, why))
+        print(f"kept {what}: {why}")
+
+    def fail(self, what: str, why: str) -> None:
+        self.failed.append((what, why))
+        print(f"could not delete {what}: {why}")
+
+    def summarise(self, prefix: str, dry_run: bool) -> None:
+        if dry_run:
+            return
+        if not self and not self.failed:
+            print(f"nothing to delete for prefix {prefix!r}")
+        elif self.failed:
+            print(f"teardown: {len(self)} deleted, {len(self.failed)} could not be deleted (see above); run "
+                  f"lab.teardown() again once the cause is fixed")
+
+
+def _reason(exc: Exception) -> str:
+    error = getattr(exc, "response", {}).get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message')}" if error else f"{type(exc).__name__}: {exc}"
+
+
+def _gone(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+    return code in ("EntityNotFoundException", "NoSuchBucket", "NoSuchEntity", "ResourceNotFoundException",
+                    "AWS.SimpleQueueService.NonExistentQueue", "NotFound", "404")

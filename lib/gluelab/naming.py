@@ -4,12 +4,21 @@ The prefix is what makes the real-AWS backend safe: the lab creates, changes and
 names it made, and ``Lab.teardown()`` finds them by prefix. Names follow each service's rules (S3 buckets:
 lowercase, hyphens, globally unique, so they include the account id and region; Glue databases: lowercase with
 underscores; everything else: hyphens).
+
+A double separator ends the prefix: ``team--raw-...``, ``team__sales``. A prefix cannot contain ``--`` (nor end
+with ``-``), so no other lab's names start with ``team--``: the lab ``team`` never owns what the lab ``team-a``
+made (``team-a--raw-...``), and ``student1`` never owns ``student10``'s. Without that boundary, a shared account
+in a workshop would let one learner's teardown delete another's buckets.
 """
 from __future__ import annotations
 
 import re
 
 PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+
+#: What ends the prefix in a name: two hyphens (two underscores in a Glue database name), which no prefix holds.
+BOUNDARY = "--"
+DB_BOUNDARY = "__"
 
 #: The lake zones every lab has, in pipeline order.
 ZONES = ("raw", "processed", "curated", "temp", "scripts")
@@ -38,24 +47,27 @@ class Naming:
         self.region = region
 
     def bucket(self, zone: str) -> str:
-        """The S3 bucket of a lake zone: ``<prefix>-<zone>-<account>-<region>`` (globally unique on AWS)."""
-        return f"{self.prefix}-{zone}-{self.account_id}-{self.region}"
+        """The S3 bucket of a lake zone: ``<prefix>--<zone>-<account>-<region>`` (globally unique on AWS)."""
+        return f"{self.prefix}{BOUNDARY}{zone}-{self.account_id}-{self.region}"
 
     def resource(self, base: str) -> str:
-        """A job, crawler, workflow, trigger, function or queue name: ``<prefix>-<base>``."""
-        return f"{self.prefix}-{_slug(base, '-')}"
+        """A job, crawler, workflow, trigger, function or queue name: ``<prefix>--<base>``."""
+        return f"{self.prefix}{BOUNDARY}{_slug(base, '-')}"
 
     def database(self, base: str) -> str:
-        """A Glue database name: ``<prefix>_<base>`` with underscores (Athena-friendly)."""
-        return f"{self.prefix}_{_slug(base, '_')}".replace("-", "_")
+        """A Glue database name: ``<prefix>__<base>`` with underscores (Athena-friendly)."""
+        return f"{self.db_prefix}{DB_BOUNDARY}{_slug(base, '_')}"
+
+    @property
+    def db_prefix(self) -> str:
+        """The prefix as Glue database names spell it (underscores for hyphens)."""
+        return self.prefix.replace("-", "_")
 
     def owns(self, name: str) -> bool:
-        """Whether a resource name (or the last part of an ARN or URL) was made by this lab's naming."""
+        """Whether a resource name (or the last part of an ARN or URL) was made by this lab's naming: it starts
+        with the prefix and the boundary (``team--``, ``team__``), which no other prefix's names can."""
         last = re.split(r"[/:]", name.rstrip("/"))[-1] if ("/" in name or ":" in name) else name
-        for p in (self.prefix, self.prefix.replace("-", "_")):
-            if last == p or last.startswith(p + "-") or last.startswith(p + "_"):
-                return True
-        return False
+        return last.startswith(self.prefix + BOUNDARY) or last.startswith(self.db_prefix + DB_BOUNDARY)
 
 
 def _slug(base: str, sep: str) -> str:

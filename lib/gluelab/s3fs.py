@@ -141,7 +141,8 @@ def default_schemes() -> tuple[str, ...]:
 
 
 def hadoop_conf(endpoint_url: str | None = None, region: str = "us-east-1",
-                credentials: tuple | None = None, *, schemes: tuple[str, ...] | None = None) -> dict:
+                credentials: tuple | None = None, *, schemes: tuple[str, ...] | None = None,
+                writable: str | None = None) -> dict:
     """Hadoop configuration keys (without Spark's ``spark.hadoop.`` prefix) that route ``schemes`` to
     gluelab's file system.
 
@@ -150,6 +151,8 @@ def hadoop_conf(endpoint_url: str | None = None, region: str = "us-east-1",
     ``(access_key, secret_key)`` or ``(access_key, secret_key, session_token)``. Without it: the local
     endpoint uses the environment's keys or moto's fake ones; AWS uses boto3's credential chain through a
     credential process (``python -m gluelab.s3fs --credentials``), re-read before temporary keys expire.
+    ``writable``: a bucket-name prefix; when given, Spark creates, renames and deletes files only in buckets
+    whose names start with it (the aws backend passes the lab's ``<prefix>--``).
     """
     conf = {
         CONF_PREFIX + "endpoint": endpoint_url or "",
@@ -158,6 +161,8 @@ def hadoop_conf(endpoint_url: str | None = None, region: str = "us-east-1",
         # v1: task output is moved into the destination only at job commit, so failures leave nothing behind.
         "mapreduce.fileoutputcommitter.algorithm.version": "1",
     }
+    if writable:
+        conf[CONF_PREFIX + "write.bucket.prefix"] = writable
     for scheme in schemes or default_schemes():
         conf[f"fs.{scheme}.impl"] = FS_CLASS
         conf[f"fs.AbstractFileSystem.{scheme}.impl"] = AFS_CLASS
@@ -176,12 +181,13 @@ def hadoop_conf(endpoint_url: str | None = None, region: str = "us-east-1",
 
 
 def spark_conf(endpoint_url: str | None = None, region: str = "us-east-1",
-               credentials: tuple | None = None) -> dict:
+               credentials: tuple | None = None, writable: str | None = None) -> dict:
     """Spark configuration for the data plane: the jar on the driver's and executors' class path and
     :func:`hadoop_conf` as ``spark.hadoop.*`` keys."""
     jar = jar_path()
     conf = {"spark.driver.extraClassPath": jar, "spark.executor.extraClassPath": jar}
-    conf.update({"spark.hadoop." + k: v for k, v in hadoop_conf(endpoint_url, region, credentials).items()})
+    conf.update({"spark.hadoop." + k: v for k, v in hadoop_conf(endpoint_url, region, credentials,
+                                                                       writable=writable).items()})
     return conf
 
 

@@ -47,25 +47,26 @@ _plane: dict | None = None  # the Hadoop settings the running session's data pla
 
 
 def session(*, endpoint_url: str | None = None, region: str = "us-east-1", master: str | None = None,
-            credentials: tuple | None = None):
+            credentials: tuple | None = None, writable: str | None = None):
     """The process's SparkSession, started on first call; later calls return the same session.
 
     ``endpoint_url``: the S3 endpoint for ``s3://`` paths (the local lab's moto server, or any S3-compatible
     server); ``None`` means AWS itself in ``region``. ``credentials``: ``(access_key, secret_key[, token])``;
     without it, see :func:`gluelab.s3fs.hadoop_conf`. ``master``: overrides ``SPARK_MASTER`` and the default
-    ``local[2]``. A later call with another endpoint, region or credentials re-points the data plane of the
+    ``local[2]``. ``writable``: a bucket-name prefix outside of which Spark may not write or delete (see
+    :func:`gluelab.s3fs.hadoop_conf`). A later call with another endpoint, region or credentials re-points the data plane of the
     running session; a different master needs a new process (or ``session().stop()`` first).
     """
     global _session
     with _lock:
         if _session is not None and _alive(_session):
-            _repoint(_session, endpoint_url, region, credentials)
+            _repoint(_session, endpoint_url, region, credentials, writable)
             return _session
         master = master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
         if master.startswith("sc://"):
-            _session = _connect(master, endpoint_url, region, credentials)
+            _session = _connect(master, endpoint_url, region, credentials, writable)
         else:
-            _session = _classic(master, endpoint_url, region, credentials)
+            _session = _classic(master, endpoint_url, region, credentials, writable)
         return _session
 
 
@@ -82,7 +83,7 @@ def _wants_plane(master: str, endpoint_url: str | None) -> bool:
     return master.startswith("local") or bool(endpoint_url)
 
 
-def _classic(master: str, endpoint_url, region, credentials):
+def _classic(master: str, endpoint_url, region, credentials, writable=None):
     local = master.startswith("local")
     if local:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -103,7 +104,7 @@ def _classic(master: str, endpoint_url, region, credentials):
         **SQL_CONF,
     }
     if _wants_plane(master, endpoint_url):
-        plane = s3fs.spark_conf(endpoint_url, region, credentials)
+        plane = s3fs.spark_conf(endpoint_url, region, credentials, writable)
         if not local:
             plane["spark.jars"] = s3fs.jar_path()  # shipped to the executors
         conf.update(plane)
@@ -118,7 +119,7 @@ def _classic(master: str, endpoint_url, region, credentials):
         spark = _build(master, {**conf, "spark.driver.extraJavaOptions": plain,
                                 "spark.executor.extraJavaOptions": plain})
     if _wants_plane(master, endpoint_url):
-        _remember(endpoint_url, region, credentials)
+        _remember(endpoint_url, region, credentials, writable)
         _check_plane(spark)
     return spark
 
@@ -197,7 +198,7 @@ def _build(master: str, conf: dict):
         return builder.getOrCreate()
 
 
-def _connect(url: str, endpoint_url, region, credentials):
+def _connect(url: str, endpoint_url, region, credentials, writable=None):
     try:
         from pyspark.sql import SparkSession
 
@@ -210,28 +211,28 @@ def _connect(url: str, endpoint_url, region, credentials):
         spark.conf.set(key, value)
     if endpoint_url:
         # A Connect session copies its SQL settings into the Hadoop configuration its file reads use.
-        for key, value in s3fs.hadoop_conf(endpoint_url, region, credentials).items():
+        for key, value in s3fs.hadoop_conf(endpoint_url, region, credentials, writable=writable).items():
             spark.conf.set(key, value)
         warnings.warn(
             f"Spark Connect: s3:// paths are routed to {endpoint_url} through gluelab's S3 data plane, which "
             f"runs on the Connect server: its jar must be on the server's class path (start the server with "
             f"--jars {s3fs.JAR} after `python -m gluelab.s3fs --build`), and the server must reach the "
             f"endpoint.", stacklevel=3)
-        _remember(endpoint_url, region, credentials)
+        _remember(endpoint_url, region, credentials, writable)
     return spark
 
 
-def _remember(endpoint_url, region, credentials) -> None:
+def _remember(endpoint_url, region, credentials, writable) -> None:
     global _plane
-    _plane = s3fs.hadoop_conf(endpoint_url, region, credentials)
+    _plane = s3fs.hadoop_conf(endpoint_url, region, credentials, writable=writable)
 
 
-def _repoint(spark, endpoint_url, region, credentials) -> None:
+def _repoint(spark, endpoint_url, region, credentials, writable=None) -> None:
     """Re-points the running session's data plane when a later call asks for another endpoint/region/keys."""
     global _plane
     if _plane is None:
         return
-    wanted = s3fs.hadoop_conf(endpoint_url, region, credentials)
+    wanted = s3fs.hadoop_conf(endpoint_url, region, credentials, writable=writable)
     if wanted == _plane:
         return
     if getattr(spark, "_sc", None) is None:  # Spark Connect

@@ -13,6 +13,7 @@ what a notebook repeats, the same on both backends:
 from __future__ import annotations
 
 from . import diagrams, waiting
+from .naming import BOUNDARY
 
 __all__ = ["ensure_crawler", "node_ids", "picture", "rebuild", "run", "statistics"]
 
@@ -83,4 +84,4 @@ def node_ids(workflow_run: dict, *names: str) -> list[str]:
 
 def picture(lab, workflow_run: dict, title: str = ""):
     """The run's graph, each job and crawler coloured by its last state; lab-prefixed names shortened."""
-    return diagrams.workflow_graph(workflow_run["Graph"], title=title, strip=lab.prefix + "-")
+    return diagrams.workflow_graph(workflow_run["Graph"], title=title, strip=lab.prefix + BOUNDARY)

@@ -39,7 +39,9 @@ import org.apache.hadoop.util.Progressable;
  *
  * <p>Configuration (prefix {@value #PREFIX}): {@code endpoint} (e.g. {@code http://127.0.0.1:5000}; empty for
  * AWS), {@code region}, {@code path.style.access}, credentials (see {@link Credentials}), {@code block.size},
- * {@code readahead}, {@code threads}, {@code spill.bytes}, {@code multipart.bytes}, {@code part.bytes}.
+ * {@code readahead}, {@code threads}, {@code spill.bytes}, {@code multipart.bytes}, {@code part.bytes},
+ * {@code write.bucket.prefix} (when set, files are created, renamed and deleted only in buckets whose name starts
+ * with it: a lab on AWS writes only into its own buckets; reads are not limited).
  */
 public class S3FileSystem extends FileSystem {
     public static final String PREFIX = "fs.gluelab.s3.";
@@ -76,6 +78,7 @@ public class S3FileSystem extends FileSystem {
     private long partBytes;
     private int threads;
     private java.nio.file.Path tmpDir;
+    private String writablePrefix;
     /**
      * Files this file system wrote inside a committer's {@code _temporary/} tree, by key. Task output there has
      * unique names and is only touched by the committer, so its status is known without asking S3 again (Spark
@@ -105,6 +108,15 @@ public class S3FileSystem extends FileSystem {
         threads = conf.getInt(PREFIX + "threads", 8);
         tmpDir = java.nio.file.Paths.get(conf.get("hadoop.tmp.dir", System.getProperty("java.io.tmpdir")),
             "gluelab-s3");
+        writablePrefix = conf.getTrimmed(PREFIX + "write.bucket.prefix", "");
+    }
+
+    /** Refuses a change to {@code key} when this bucket is not one the lab may write to. */
+    private void checkWritable(String key, String what) throws IOException {
+        if (!writablePrefix.isEmpty() && !bucket.startsWith(writablePrefix)) {
+            throw new java.nio.file.AccessDeniedException(s3.uri(key), null, what + " refused by gluelab's prefix "
+                + "guard: the lab writes and deletes only in its own buckets (" + writablePrefix + "...)");
+        }
     }
 
     @Override
@@ -238,6 +250,7 @@ public class S3FileSystem extends FileSystem {
     public boolean mkdirs(Path path, FsPermission permission) throws IOException {
         String key = keyOf(path);
         if (key.isEmpty()) return true;
+        checkWritable(key, "mkdirs");
         try {
             if (getFileStatus(path).isDirectory()) return true;
             throw new FileAlreadyExistsException(s3.uri(key) + ": cannot create a directory, a file is there");
@@ -285,6 +298,7 @@ public class S3FileSystem extends FileSystem {
         if (key.isEmpty()) {
             throw new IOException(s3.uri("") + ": cannot create a file at the bucket root");
         }
+        checkWritable(key, "write");
         if (!overwrite && !isScratch(key)) {    // committer scratch files have unique names: no probe
             try {
                 FileStatus existing = getFileStatus(path);
@@ -326,6 +340,7 @@ public class S3FileSystem extends FileSystem {
         if (srcKey.isEmpty() || dstKey.equals(srcKey)) {
             return false;
         }
+        checkWritable(srcKey, "rename");
         // What is src? A file this file system just wrote, a directory (objects under src/), a file, or nothing.
         FileStatus known = scratchWritten.get(srcKey);
         List<S3Client.ObjectInfo> children = known != null ? List.of() : s3.listAll(srcKey + "/");
@@ -389,6 +404,7 @@ public class S3FileSystem extends FileSystem {
     @Override
     public boolean delete(Path path, boolean recursive) throws IOException {
         String key = keyOf(path);
+        checkWritable(key, "delete");
         FileStatus status;
         try {
             status = getFileStatus(path);

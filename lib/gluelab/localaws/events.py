@@ -4,7 +4,7 @@ Teardown removes a lab rule's targets, then the rule (AWS refuses to delete a ru
 """
 from __future__ import annotations
 
-from .service import Owned, Service, paged
+from .service import Owned, Service, paged, tag_list
 
 
 def _delete_rule(events, name: str) -> None:
@@ -14,5 +14,12 @@ def _delete_rule(events, name: str) -> None:
     events.delete_rule(Name=name)
 
 
-SERVICE = Service("events", guarded=("Rule",), owned=(
-    Owned("EventBridge rule", paged("list_rules", "Rules"), _delete_rule),))
+def _rule_tags(events, name: str, _account: str) -> dict:
+    arn = events.describe_rule(Name=name)["Arn"]
+    return tag_list(events.list_tags_for_resource(ResourceARN=arn)["Tags"])
+
+
+SERVICE = Service(
+    "events", guarded=("Rule", "Arn"),
+    operations=("PutRule", "DeleteRule", "EnableRule", "DisableRule", "PutTargets", "RemoveTargets"),
+    owned=(Owned("EventBridge rule", paged("list_rules", "Rules"), _delete_rule, tags=_rule_tags),))

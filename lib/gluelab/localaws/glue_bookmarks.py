@@ -15,7 +15,7 @@ from . import dispatch
 from .hooks import hook
 from .service import Service
 
-SERVICE = Service("glue")
+SERVICE = Service("glue", operations=("ResetJobBookmark",))
 
 
 def _bookmark_job(response: GlueResponse) -> tuple[str, dict]:

@@ -9,7 +9,16 @@ through its database).
 """
 from __future__ import annotations
 
-from .service import Owned, Service, paged
+from .service import Owned, Service, glue_tags, paged
 
-SERVICE = Service("glue", guarded=("DatabaseName",), owned=(
-    Owned("database", paged("get_databases", "DatabaseList"), lambda glue, name: glue.delete_database(Name=name)),))
+SERVICE = Service(
+    "glue", guarded=("DatabaseName", "ResourceArn"),
+    operations=("CreateDatabase", "UpdateDatabase", "DeleteDatabase", "CreateTable", "UpdateTable", "DeleteTable",
+                "BatchDeleteTable", "DeleteTableVersion", "BatchDeleteTableVersion", "CreatePartition",
+                "BatchCreatePartition", "UpdatePartition", "BatchUpdatePartition", "DeletePartition",
+                "BatchDeletePartition", "CreatePartitionIndex", "DeletePartitionIndex",
+                "UpdateColumnStatisticsForTable", "DeleteColumnStatisticsForTable",
+                "UpdateColumnStatisticsForPartition", "DeleteColumnStatisticsForPartition",
+                "TagResource", "UntagResource"),
+    owned=(Owned("database", paged("get_databases", "DatabaseList"), lambda glue, name: glue.delete_database(Name=name),
+                 tags=glue_tags("database")),))

@@ -27,10 +27,28 @@ from ..crawler import CrawlCancelled, CrawlerSpec, CrawlState, engine
 from . import dispatch, logship, scheduler, signals
 from .crawler_storage import MotoCatalog, MotoStorage
 from .hooks import hook
-from .service import Owned, Service, paged
+from .service import Owned, Service, glue_tags, paged
 
-SERVICE = Service("glue", guarded=("CrawlerName",), owned=(
-    Owned("crawler", paged("get_crawlers", "Crawlers"), lambda glue, name: glue.delete_crawler(Name=name)),))
+def _delete_crawler(glue, name: str) -> None:
+    """Delete a crawler, stopping a running crawl first (AWS refuses to delete a running crawler)."""
+    for _ in range(600):
+        state = glue.get_crawler(Name=name)["Crawler"]["State"]
+        if state == "READY":
+            break
+        if state == "RUNNING":
+            try:
+                glue.stop_crawler(Name=name)
+            except glue.exceptions.CrawlerNotRunningException:
+                pass
+        time.sleep(0.1)
+    glue.delete_crawler(Name=name)
+
+
+SERVICE = Service(
+    "glue", guarded=("CrawlerName",),
+    operations=("CreateCrawler", "UpdateCrawler", "DeleteCrawler", "StartCrawler", "StopCrawler",
+                "UpdateCrawlerSchedule", "StartCrawlerSchedule", "StopCrawlerSchedule"),
+    owned=(Owned("crawler", paged("get_crawlers", "Crawlers"), _delete_crawler, tags=glue_tags("crawler")),))
 
 
 CRAWLER_LOG_GROUP = "/aws-glue/crawlers"

@@ -6,4 +6,7 @@ from __future__ import annotations
 
 from .service import Service
 
-SERVICE = Service("glue", guarded=("Ruleset",))
+SERVICE = Service(
+    "glue", guarded=("Ruleset",),
+    operations=("CreateDataQualityRuleset", "UpdateDataQualityRuleset", "DeleteDataQualityRuleset",
+                "StartDataQualityRulesetEvaluationRun", "StartDataQualityRuleRecommendationRun"))

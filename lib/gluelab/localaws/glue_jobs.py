@@ -31,10 +31,13 @@ from ..cost import WORKER_DPU
 from ..waiting import ACTIVE_JOB_RUN_STATES, FINAL_JOB_RUN_STATES
 from . import dispatch, signals
 from .hooks import hook
-from .service import Owned, Service, paged
+from .service import Owned, Service, glue_tags, paged
 
-SERVICE = Service("glue", guarded=("JobName", "SessionId"), owned=(
-    Owned("job", paged("get_jobs", "Jobs"), lambda glue, name: glue.delete_job(JobName=name)),))
+SERVICE = Service(
+    "glue", guarded=("JobName", "SessionId"),
+    operations=("CreateJob", "UpdateJob", "DeleteJob", "StartJobRun", "BatchStopJobRun"),
+    owned=(Owned("job", paged("get_jobs", "Jobs"), lambda glue, name: glue.delete_job(JobName=name),
+                 tags=glue_tags("job")),))
 
 #: Job runners by ``Command.Name``: ``runner(job, run) -> None`` executes the run and must finish it with
 #: :func:`finish_run`. A runner may set ``first_state`` (default ``"RUNNING"``): the state a run shows before

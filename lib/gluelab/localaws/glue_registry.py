@@ -20,11 +20,26 @@ from moto.glue.responses import GlueResponse
 from .. import registry as _registry
 from . import dispatch
 from .hooks import hook
-from .service import Owned, Service, paged
+from .service import Owned, Service, glue_tags, paged
 
-SERVICE = Service("glue", guarded=("RegistryId", "SchemaId"), owned=(
-    Owned("schema registry", paged("list_registries", "Registries", "RegistryName"),
-          lambda glue, name: glue.delete_registry(RegistryId={"RegistryName": name})),))
+SERVICE = Service(
+    "glue", guarded=("RegistryId", "SchemaId", "RegistryName"),
+    operations=("CreateRegistry", "UpdateRegistry", "DeleteRegistry", "CreateSchema", "UpdateSchema",
+                "DeleteSchema", "RegisterSchemaVersion", "DeleteSchemaVersions", "PutSchemaVersionMetadata",
+                "RemoveSchemaVersionMetadata"),
+    owned=(Owned("schema registry", paged("list_registries", "Registries", "RegistryName"),
+                 lambda glue, name: glue.delete_registry(RegistryId={"RegistryName": name}),
+                 tags=glue_tags("registry")),))
+
+
+@hook(GlueBackend, "create_registry", ("registry_name",))
+def _create_registry(original, backend, registry_name, description=None, tags=None, *args, **kwargs):
+    """A registry's tags are readable with get_tags on its ARN, as on AWS (moto keeps them on the registry)."""
+    result = original(backend, registry_name, description, tags, *args, **kwargs)
+    if tags:
+        backend.tag_resource(f"arn:aws:glue:{backend.region_name}:{backend.account_id}:registry/{registry_name}",
+                             tags)
+    return result
 
 
 

@@ -32,13 +32,19 @@ from ..waiting import FINAL_JOB_RUN_STATES
 from . import dispatch, signals
 from .glue_triggers import CRAWL_STATES, holds, start_action, watched
 from .hooks import hook
-from .service import Owned, Service, paged
+from .service import Owned, Service, glue_tags, paged
 
-SERVICE = Service("glue", guarded=("WorkflowName", "TriggerName"), owned=(
-    Owned("trigger", paged("get_triggers", "Triggers"), lambda glue, name: glue.delete_trigger(Name=name)),
-    Owned("workflow", lambda glue: glue.list_workflows().get("Workflows", []),
-          lambda glue, name: glue.delete_workflow(Name=name)),
-))
+SERVICE = Service(
+    "glue", guarded=("WorkflowName", "TriggerName"),
+    operations=("CreateWorkflow", "UpdateWorkflow", "DeleteWorkflow", "StartWorkflowRun", "StopWorkflowRun",
+                "ResumeWorkflowRun", "PutWorkflowRunProperties", "CreateTrigger", "UpdateTrigger", "DeleteTrigger",
+                "StartTrigger", "StopTrigger"),
+    owned=(
+        Owned("trigger", paged("get_triggers", "Triggers"), lambda glue, name: glue.delete_trigger(Name=name),
+              tags=glue_tags("trigger")),
+        Owned("workflow", lambda glue: glue.list_workflows().get("Workflows", []),
+              lambda glue, name: glue.delete_workflow(Name=name), tags=glue_tags("workflow")),
+    ))
 
 #: Statistics counters by the final state of an action (a job run's state, a crawl's CrawlState).
 _COUNTERS = {"SUCCEEDED": "SucceededActions", "FAILED": "FailedActions", "TIMEOUT": "TimeoutActions",

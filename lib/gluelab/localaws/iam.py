@@ -4,7 +4,7 @@ Teardown deletes the lab's roles after detaching and deleting their policies.
 """
 from __future__ import annotations
 
-from .service import Owned, Service
+from .service import Owned, Service, tag_list
 
 
 def _roles(iam) -> list[str]:
@@ -19,4 +19,9 @@ def _delete_role(iam, name: str) -> None:
     iam.delete_role(RoleName=name)
 
 
-SERVICE = Service("iam", guarded=("RoleName",), owned=(Owned("IAM role", _roles, _delete_role),))
+SERVICE = Service(
+    "iam", guarded=("RoleName", "Role", "RoleArn"),
+    operations=("CreateRole", "DeleteRole", "UpdateRole", "UpdateAssumeRolePolicy", "AttachRolePolicy",
+                "DetachRolePolicy", "PutRolePolicy", "DeleteRolePolicy", "TagRole", "UntagRole"),
+    owned=(Owned("IAM role", _roles, _delete_role,
+                 tags=lambda iam, name, _account: tag_list(iam.list_role_tags(RoleName=name)["Tags"])),))

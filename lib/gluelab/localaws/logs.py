@@ -7,4 +7,7 @@ from __future__ import annotations
 
 from .service import Service
 
-SERVICE = Service("logs", guarded=("logGroupName",))
+SERVICE = Service(
+    "logs", guarded=("logGroupName",),
+    operations=("CreateLogGroup", "DeleteLogGroup", "CreateLogStream", "DeleteLogStream", "PutLogEvents",
+                "PutRetentionPolicy", "DeleteRetentionPolicy", "PutMetricFilter", "DeleteMetricFilter"))

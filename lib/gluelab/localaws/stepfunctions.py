@@ -5,9 +5,14 @@ Teardown deletes the lab's state machines, found by name (the last part of the A
 """
 from __future__ import annotations
 
-from .service import Owned, Service, paged
+from .service import Owned, Service, paged, tag_list
 
-SERVICE = Service("stepfunctions", guarded=("stateMachineArn",), owned=(
-    Owned("state machine", paged("list_state_machines", "stateMachines", "stateMachineArn"),
-          lambda client, arn: client.delete_state_machine(stateMachineArn=arn),
-          name_of=lambda arn: arn.rsplit(":", 1)[-1]),))
+SERVICE = Service(
+    "stepfunctions", guarded=("stateMachineArn", "roleArn"),
+    operations=("CreateStateMachine", "UpdateStateMachine", "DeleteStateMachine", "StartExecution",
+                "StartSyncExecution"),
+    owned=(Owned("state machine", paged("list_state_machines", "stateMachines", "stateMachineArn"),
+                 lambda client, arn: client.delete_state_machine(stateMachineArn=arn),
+                 name_of=lambda arn: arn.rsplit(":", 1)[-1],
+                 tags=lambda client, arn, _account: tag_list(
+                     client.list_tags_for_resource(resourceArn=arn)["tags"], "key", "value")),))
