@@ -10,6 +10,10 @@ export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lab bench exercises notebooks clean java venv
+# JAVA_HOME, when set, names the Java every step uses (its bin/ goes first on PATH), as Spark itself does.
+ifdef JAVA_HOME
+export PATH := $(JAVA_HOME)/bin:$(PATH)
+endif
 
 help: ## show this help
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
