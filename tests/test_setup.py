@@ -1,5 +1,7 @@
 """The set-up files agree with each other: one set of pins, a self-documenting Makefile, CI calls make test; and
-the set-up checks say what to do: which Java (JAVA_HOME first), javac only to build the S3 data plane's jar."""
+the set-up checks say what to do: which Python (``make PYTHON=python3.11``), which Java (JAVA_HOME first), javac
+only to build the S3 data plane's jar."""
+import importlib.util
 import os
 import re
 import shutil
@@ -147,3 +149,22 @@ def test_spark_starts_the_java_of_java_home(tmp_path, monkeypatch):
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert done.stdout.strip().endswith("3"), done.stderr[-2000:]
     assert "org.apache.spark" in log.read_text()                 # Spark was started by JAVA_HOME's java
+
+
+def load_check_python():
+    spec = importlib.util.spec_from_file_location("check_python", ROOT / "tools" / "check_python.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_python_check_says_how_to_choose_python_3_11(capsys):
+    check = load_check_python()
+    assert check.main() == 0                                     # the tests run on 3.11
+    assert check.main(version=(3, 12, 1), executable="/usr/bin/python3") == 1
+    err = capsys.readouterr().err
+    assert "gluelab needs Python 3.11, but /usr/bin/python3 is Python 3.12.1" in err
+    assert "make PYTHON=python3.11 venv" in err and "Traceback" not in err
+    done = subprocess.run(["make", "-s", "java", "PYTHON=no-such-python3"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode != 0 and "make PYTHON=python3.11" in done.stderr
