@@ -9,16 +9,24 @@ export PYSPARK_PYTHON := $(abspath $(PY))
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lab bench exercises notebooks clean java venv
+.PHONY: help run test lab bench exercises notebooks clean python java venv
+# JAVA_HOME, when set, names the Java every step uses (its bin/ goes first on PATH), as Spark itself does.
+ifdef JAVA_HOME
+export PATH := $(JAVA_HOME)/bin:$(PATH)
+endif
 
 help: ## show this help
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-java:
+python:
+	@$(PYTHON) tools/check_python.py; rc=$$?; [ $$rc -le 1 ] || echo "could not run $(PYTHON): gluelab needs \
+	Python 3.11; install it, then choose it for make, e.g.: make PYTHON=python3.11 venv" >&2; exit $$rc
+
+java: python
 	@$(PYTHON) tools/check_java.py
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "gluelab needs Python 3.11, found " + sys.version.split()[0]'
+	@$(PYTHON) tools/check_python.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v '^WARNING: Location' || true
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | grep -v '^WARNING: Location' || true

@@ -37,3 +37,20 @@ def test_python_shell_flex_and_bad_input():
     with pytest.raises(ValueError, match="negative"):
         billed_seconds(-1)
     assert "DPU-hours" in str(job_cost(60))
+
+
+def test_a_job_estimate_runs_from_the_billing_minimum_to_the_timeout():
+    from gluelab.cost import crawler_estimate, job_estimate, total
+
+    spark = job_estimate({"Name": "etl", "Command": {"Name": "glueetl"}, "GlueVersion": "4.0",
+                          "WorkerType": "G.1X", "NumberOfWorkers": 2, "Timeout": 10})
+    assert spark.low.usd == pytest.approx(2 * 60 / 3600 * 0.44)            # the 1-minute minimum
+    assert spark.high.usd == pytest.approx(2 * 600 / 3600 * 0.44)          # its 10-minute timeout
+    assert str(spark).startswith("job etl: at least $0.0147") and "10-minute timeout" in str(spark)
+    shell = job_estimate({"Name": "s", "Command": {"Name": "pythonshell"}, "MaxCapacity": 0.0625})
+    assert shell.low.dpus == 0.0625 and shell.high.run_seconds == 2880 * 60   # AWS's default timeout
+    crawl = crawler_estimate("c")
+    assert crawl.low.billed_seconds == 600 and crawl.low.usd == pytest.approx(2 * 600 / 3600 * 0.44)
+    assert crawl.high is None and "more if it runs longer" in str(crawl)
+    assert total([spark, spark]) == "at least $0.0293, at most $0.2933"
+    assert total([spark, crawl]).startswith("at least $0.1613, more when a crawl")

@@ -6,6 +6,12 @@ billed per second with a 1-minute minimum (Glue 0.9/1.0 had a 10-minute minimum)
 per worker. Prices differ by region and change over time: pass ``price_per_dpu_hour`` for yours (see the AWS
 Glue pricing page). These functions are what the lessons and the job runner use to put a price on every run:
 :func:`job_cost` for a planned run, :func:`run_cost` for a finished one (the dict ``get_job_run`` returns).
+
+Before a run nobody knows how long it will take, so what the lab shows before billable work is an
+:class:`Estimate`: at least the billing minimum, at most the job's Timeout. :func:`job_estimate` reads a job's
+settings (as ``get_job`` returns them, or ``create_job``'s arguments); :func:`crawler_estimate` prices a crawl:
+crawlers are billed at the same DPU-hour price, per second with a 10-minute minimum, on as many DPUs as AWS
+gives the crawl (not a setting; :data:`CRAWLER_DPUS` is assumed), with no timeout to bound them.
 """
 from __future__ import annotations
 
@@ -20,6 +26,11 @@ PRICE_PER_DPU_HOUR = 0.44
 FLEX_PRICE_PER_DPU_HOUR = 0.29
 #: Python shell jobs run with MaxCapacity 0.0625 (1/16 DPU) or 1 DPU.
 PYTHON_SHELL_CAPACITIES = (0.0625, 1.0)
+#: A crawl's billing minimum (seconds), and the DPUs assumed for a crawl (AWS decides; its pricing example uses 2).
+CRAWLER_MINIMUM_SECONDS = 600
+CRAWLER_DPUS = 2.0
+#: A job's Timeout (minutes) when it sets none: AWS's default.
+DEFAULT_TIMEOUT_MINUTES = 2880
 
 
 @dataclass(frozen=True)
@@ -109,3 +120,56 @@ def run_cost(job_run: dict, *, price_per_dpu_hour: float | None = None) -> JobCo
                         glue_version=glue_version, price_per_dpu_hour=price_per_dpu_hour)
     # a Spark job sized in DPUs (MaxCapacity) rather than workers: the same per-second billing
     return _priced(float(capacity), seconds, glue_version, flex, price_per_dpu_hour)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run not started yet may cost: at least ``low`` (its billing minimum), at most ``high`` (it runs
+    until its timeout; None when nothing bounds it, as for a crawl)."""
+    what: str
+    low: JobCost
+    high: JobCost | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.what}: at least ${self.low.usd:.4f} ({self.low})"
+        if self.high is None:
+            return text + ", more if it runs longer"
+        return text + f", at most ${self.high.usd:.4f} if it runs to its {self.high.run_seconds / 60:g}-minute timeout"
+
+
+def job_estimate(job: dict, *, price_per_dpu_hour: float | None = None) -> Estimate:
+    """The cost range of one run of ``job`` (``get_job``'s ``Job``, or ``create_job``'s arguments): the billing
+    minimum on its capacity, up to its Timeout (AWS's default when it sets none)."""
+    command = (job.get("Command") or {}).get("Name", "glueetl")
+    glue_version = str(job.get("GlueVersion") or "4.0")
+    flex = job.get("ExecutionClass") == "FLEX"
+    timeout = 60 * float(job.get("Timeout") or DEFAULT_TIMEOUT_MINUTES)
+
+    def at(seconds: float) -> JobCost:
+        if command == "pythonshell":
+            return job_cost(seconds, job_type="pythonshell", max_capacity=float(job.get("MaxCapacity") or 0.0625),
+                            glue_version=glue_version, price_per_dpu_hour=price_per_dpu_hour)
+        if job.get("WorkerType") and job.get("NumberOfWorkers"):
+            return job_cost(seconds, job["WorkerType"], int(job["NumberOfWorkers"]), job_type=command, flex=flex,
+                            glue_version=glue_version, price_per_dpu_hour=price_per_dpu_hour)
+        return _priced(float(job.get("MaxCapacity") or 10), seconds, glue_version, flex, price_per_dpu_hour)
+
+    name = job.get("Name") or job.get("JobName") or "job"
+    return Estimate(f"job {name}", at(0), at(timeout))
+
+
+def crawler_estimate(name: str, *, dpus: float = CRAWLER_DPUS,
+                     price_per_dpu_hour: float | None = None) -> Estimate:
+    """The cost of one crawl of crawler ``name``: at least its 10-minute minimum on ``dpus`` DPUs; no upper
+    bound (a crawl runs until it is done)."""
+    price = PRICE_PER_DPU_HOUR if price_per_dpu_hour is None else price_per_dpu_hour
+    return Estimate(f"crawler {name}", JobCost(dpus, 0, CRAWLER_MINIMUM_SECONDS, price))
+
+
+def total(estimates: list[Estimate]) -> str:
+    """Several estimates on one line: ``"at least $0.0293, at most $0.2933"`` (no upper bound when one of
+    them has none)."""
+    low = sum(e.low.usd for e in estimates)
+    if any(e.high is None for e in estimates):
+        return f"at least ${low:.4f}, more when a crawl runs longer than its 10-minute minimum"
+    return f"at least ${low:.4f}, at most ${sum(e.high.usd for e in estimates):.4f}"

@@ -116,3 +116,34 @@ def _walk(key: str, value):
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _walk(key, item)
+
+
+def plan_instead(client, plan) -> None:
+    """On a dry-run lab: every state-changing call of ``client`` is recorded with ``plan(action, target)`` and
+    answered with an empty response instead of being sent, so a notebook's own boto3 calls change nothing either.
+    (A cell that reads a field of the response, e.g. ``["Role"]["Arn"]``, then fails: nothing was made.)"""
+    from botocore.awsrequest import AWSResponse
+
+    service = client.meta.service_model.service_name
+
+    def skip(model, params, context=None, **_):
+        if READ_ONLY.match(model.name):
+            return None
+        plan(f"call {service}.{model.name} on", ", ".join(sorted({str(n) for n in _names_in(service, model.name,
+                                                                                              context)})) or "-")
+        if context is not None:
+            context["gluelab_dry_run"] = True
+        return AWSResponse(params.get("url", ""), 200, {}, None), {"ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    def remember(params, model, context=None, **_):
+        if context is not None:
+            context["gluelab_call_params"] = dict(params)
+
+    event_id = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"provide-client-params.{event_id}.*", remember)
+    client.meta.events.register(f"before-call.{event_id}.*", skip)
+
+
+def _names_in(service: str, operation: str, context) -> list:
+    params = (context or {}).get("gluelab_call_params") or {}
+    return [n for n in named_resources(service, operation, params) if n]

@@ -6,7 +6,8 @@ They work the same on both backends (``lab.client("glue")`` is moto locally, AWS
 
 - :func:`deploy`: upload a script to the lab's scripts bucket and (re-)create a ``glueetl`` job running it,
   with its bookmark reset, so a re-run of a notebook starts from a clean state;
-- :func:`run`: start a run, wait until it ends (Glue has no waiter for job runs), print its state and cost;
+- :func:`run`: start a run, wait until it ends (Glue has no waiter for job runs), print its state and cost
+  (on the aws backend its cost :func:`estimate` first);
 - :func:`log_lines`: what a run wrote to CloudWatch Logs (``/aws-glue/jobs/output`` or ``/aws-glue/jobs/error``,
   one stream per run, named by the run id);
 - :func:`bookmarked_files`: the files a job's bookmark has recorded, per ``transformation_ctx``;
@@ -21,7 +22,8 @@ from importlib import resources
 
 from . import cost, waiting
 
-__all__ = ["bookmarked_files", "customer_script", "deploy", "edit_script", "log_lines", "run", "script"]
+__all__ = ["bookmarked_files", "customer_script", "deploy", "edit_script", "estimate", "log_lines", "run",
+           "script"]
 
 #: The settings :func:`deploy` gives a job unless told otherwise: the smallest Spark job (2 x G.1X), a
 #: 10-minute timeout so a stuck run stops costing, no retries (a bug fails every attempt) and one run at a time
@@ -71,30 +73,53 @@ def deploy(lab, name: str, script: str, key: str, *, bookmarks: bool = True, pyt
     ``**{"--output_path": uri}``) become the job's DefaultArguments, with ``--job-bookmark-option`` set to
     ``job-bookmark-enable`` (or ``-disable`` with ``bookmarks=False``); the other settings are
     :data:`JOB_DEFAULTS`. ``python_shell=True`` makes a Python shell job instead (:data:`PYTHON_SHELL_DEFAULTS`,
-    no bookmark option: Python shell jobs have no bookmarks).
+    no bookmark option: Python shell jobs have no bookmarks). A dry-run lab uploads and creates nothing and
+    returns the job it would create (``create_job``'s arguments).
     """
     glue = lab.client("glue")
     compile(script, key, "exec")  # a syntax error shows here, not in a failed run
     uri = lab.zones.uri("scripts", key)
     lab.put_bytes(uri, script.encode())
-    try:
-        glue.delete_job(JobName=glue.get_job(JobName=name)["Job"]["Name"])
-    except glue.exceptions.EntityNotFoundException:
-        pass
     if python_shell:
-        glue.create_job(Name=name, Role=lab.ensure_glue_role(),
-                        Command={"Name": "pythonshell", "ScriptLocation": uri, "PythonVersion": "3.9"},
-                        DefaultArguments=default_arguments, **PYTHON_SHELL_DEFAULTS)
-        return glue.get_job(JobName=name)["Job"]
-    option = "job-bookmark-enable" if bookmarks else "job-bookmark-disable"
-    glue.create_job(Name=name, Role=lab.ensure_glue_role(),
-                    Command={"Name": "glueetl", "ScriptLocation": uri, "PythonVersion": "3"},
-                    DefaultArguments={"--job-bookmark-option": option, **default_arguments}, **JOB_DEFAULTS)
-    try:
-        glue.reset_job_bookmark(JobName=name)
-    except glue.exceptions.EntityNotFoundException:  # AWS: a new job has no bookmark yet
-        pass
+        definition = {"Command": {"Name": "pythonshell", "ScriptLocation": uri, "PythonVersion": "3.9"},
+                      "DefaultArguments": default_arguments, **PYTHON_SHELL_DEFAULTS}
+    else:
+        option = "job-bookmark-enable" if bookmarks else "job-bookmark-disable"
+        definition = {"Command": {"Name": "glueetl", "ScriptLocation": uri, "PythonVersion": "3"},
+                      "DefaultArguments": {"--job-bookmark-option": option, **default_arguments}, **JOB_DEFAULTS}
+    definition = {"Name": name, "Role": lab.ensure_glue_role(), **definition}
+    existing = _job(glue, name)
+    shape = (f"{definition['MaxCapacity']:g} DPU" if python_shell
+             else f"{definition['NumberOfWorkers']} x {definition['WorkerType']}")
+    action = "delete and re-create Glue job" if existing else "create Glue job"
+    if not lab._plan(action, f"{name} ({definition['Command']['Name']}, {shape}, script {uri})"):
+        lab.planned_resources[("job", name)] = definition
+        return definition
+    if existing:
+        glue.delete_job(JobName=name)
+    glue.create_job(**definition)
+    if not python_shell:
+        try:
+            glue.reset_job_bookmark(JobName=name)
+        except glue.exceptions.EntityNotFoundException:  # AWS: a new job has no bookmark yet
+            pass
     return glue.get_job(JobName=name)["Job"]
+
+
+def _job(glue, name: str) -> dict | None:
+    """``get_job``'s Job, or None when there is no job of that name."""
+    try:
+        return glue.get_job(JobName=name)["Job"]
+    except glue.exceptions.EntityNotFoundException:
+        return None
+
+
+def estimate(lab, name: str) -> cost.Estimate:
+    """What one run of job ``name`` may cost (:func:`gluelab.cost.job_estimate`): from the job's settings, or
+    from what a dry run's :func:`deploy` planned, else from :data:`JOB_DEFAULTS`."""
+    job = (_job(lab.client("glue"), name) or lab.planned_resources.get(("job", name))
+           or {"Name": f"{name} (not deployed; gluelab's defaults)", **JOB_DEFAULTS})
+    return cost.job_estimate(job)
 
 
 def run(lab, name: str, *, timeout: float = 900, **arguments: str) -> dict:
@@ -102,9 +127,14 @@ def run(lab, name: str, *, timeout: float = 900, **arguments: str) -> dict:
 
     ``arguments`` are the run's Arguments: they are added to the job's DefaultArguments and override those of
     the same name, for this run only. Prints the final state and the run's cost, and the ErrorMessage of a run
-    that failed. Raises TimeoutError when the run has not ended after ``timeout`` seconds.
+    that failed. Raises TimeoutError when the run has not ended after ``timeout`` seconds. On the aws backend
+    the cost estimate (:func:`estimate`) is printed before the run starts; a dry-run lab prints it and starts
+    nothing: the answer is then a JobRun whose ``JobRunState`` is ``"NOT_STARTED"``.
     """
     glue = lab.client("glue")
+    priced = estimate(lab, name) if lab.dry_run or lab.backend == "aws" else None
+    if not lab._plan("start a run of", f"job {name}", priced):
+        return {"JobName": name, "Id": None, "JobRunState": "NOT_STARTED", "Arguments": arguments}
     run_id = glue.start_job_run(JobName=name, Arguments=arguments)["JobRunId"]
     job_run, _ = waiting.job_run(glue, name, run_id, timeout=timeout)
     print("state:", job_run["JobRunState"], "| cost:", cost.run_cost(job_run))

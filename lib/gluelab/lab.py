@@ -8,8 +8,13 @@ resource names carrying the lab's prefix, ``prepare(stage)`` to re-create what e
   local Spark, fake credentials. Free, offline.
 * ``backend="aws"``: a boto3 session from the normal credential chain (environment, profile, SSO, instance role).
   It refuses to start without an explicit ``prefix`` and ``region``, refuses to change anything whose name does
-  not carry the prefix (``gluelab.guard``), can list what it would create (``dry_run=True``) and deletes only
+  not carry the prefix (``gluelab.guard``), shows the cost estimate before billable work, and deletes only
   prefixed resources in ``teardown()``.
+
+``dry_run=True`` (either backend): every helper that would create, change, delete or start something (the
+``ensure_*`` methods, ``upload``, ``put_bytes``, ``delete_*``, ``prepare``, ``gluelab.jobs``,
+``gluelab.workflows``, the lab clock's scheduled starts) prints what it would do, with the cost estimate of
+billable work, records it in ``lab.planned`` and does nothing.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.config import Config
 
-from . import clock, guard, localaws, spark, stages, tagging
+from . import clock, cost, guard, jobs, localaws, spark, stages, tagging, workflows
 from .naming import BOUNDARY, ZONES, Naming, validate_prefix
 from .uris import split_uri
 
@@ -65,8 +70,8 @@ def start(backend: str = "local", region: str | None = "us-east-1", prefix: str 
 
     local: starts (once per process) the local AWS endpoint; ``prefix`` defaults to ``"gluelab"``.
     aws: needs an explicit ``prefix`` (3-20 lowercase characters) and ``region``; credentials come from boto3's
-    normal chain (or ``profile``). ``dry_run=True`` makes the lab list what it would create instead of creating
-    it. ``endpoint_url`` (or the environment variable ``GLUELAB_AWS_ENDPOINT_URL``) points the aws backend at
+    normal chain (or ``profile``). ``dry_run=True`` makes the lab's helpers list what they would create, change,
+    delete or start (with the cost of billable work) instead of doing it. ``endpoint_url`` (or the environment variable ``GLUELAB_AWS_ENDPOINT_URL``) points the aws backend at
     an AWS stand-in: the tests run lessons on the aws code path against a local endpoint this way.
     ``master`` (or the environment variable ``SPARK_MASTER``) selects a Spark cluster or Spark Connect server.
     Extra keyword arguments (e.g. a notebook's ``scale`` or ``seed`` parameters) are accepted and ignored, so a
@@ -95,7 +100,7 @@ def start(backend: str = "local", region: str | None = "us-east-1", prefix: str 
     lab = Lab("aws", region, prefix, session, endpoint_url, account, dry_run=dry_run, master=master)
     print(f"AWS backend: account {account}, region {region}, prefix {prefix!r}. Only resources named with the "
           f"prefix are created, changed or deleted; run lab.teardown() when done."
-          + (" DRY RUN: nothing will be created." if dry_run else ""))
+          + (" DRY RUN: nothing will be created, changed, deleted or started." if dry_run else ""))
     return lab
 
 
@@ -119,12 +124,17 @@ class Lab:
         self.clock = clock.Clock()
         #: What a dry run would have done, in order (``(action, target)`` pairs).
         self.planned: list[tuple[str, str]] = []
+        #: What a dry run would have created, by ``(kind, name)``: the definitions later helpers read (e.g.
+        #: ``jobs.run`` prices a job that ``jobs.deploy`` only planned).
+        self.planned_resources: dict[tuple[str, str], dict] = {}
         self._clients: dict[str, object] = {}
-        if backend == "local":
+        if backend == "local" and not dry_run:
             self.clock.add_source(localaws.scheduler.run_due)
         else:  # AWS fires schedules in real time; lab time starts what it says fell due, inside the prefix only
-            self.clock.add_source(clock.crawler_source(self, self.names.owns))
-            self.clock.add_source(clock.trigger_source(self.client("glue"), self.names.owns))
+            # (a dry run plans those starts instead, on either backend)
+            glue = _PlannedStarts(self, self.client("glue")) if dry_run else self.client("glue")
+            self.clock.add_source(clock.crawler_source(glue, self.names.owns))
+            self.clock.add_source(clock.trigger_source(glue, self.names.owns))
 
     def __repr__(self) -> str:
         where = self.endpoint_url or f"AWS account {self.account_id}"
@@ -140,6 +150,8 @@ class Lab:
             tagging.install(client, self.prefix)
             if self.backend == "aws":
                 guard.install(client, self.names)
+            if self.dry_run:  # a notebook's own calls plan too, never change anything
+                guard.plan_instead(client, self._plan)
             self._clients[service] = client
         return self._clients[service]
 
@@ -154,12 +166,21 @@ class Lab:
 
     # --- provisioning (dry-run aware) ----------------------------------------------------------------------
 
-    def _plan(self, action: str, target: str) -> bool:
-        """Record ``action`` on ``target``; True when it should really happen (not a dry run)."""
+    def _plan(self, action: str, target: str, estimate: object = None) -> bool:
+        """Record ``action`` on ``target``; True when it should really happen (not a dry run).
+
+        Every helper that creates, changes, deletes or starts something asks this first. ``estimate`` (a
+        :class:`gluelab.cost.Estimate`, or a line of text) is what billable work may cost: a dry run prints it
+        under the plan, and the aws backend prints it before the work starts.
+        """
         if self.dry_run:
             self.planned.append((action, target))
             print(f"[dry run] would {action} {target}")
+            if estimate is not None:
+                print(f"  estimated cost: {estimate}")
             return False
+        if estimate is not None and self.backend == "aws":
+            print(f"{action} {target}: estimated cost {estimate}")
         return True
 
     def ensure_zones(self) -> Zones:
@@ -250,12 +271,46 @@ class Lab:
             raise ValueError(f"delete_prefix takes a folder URI ending in '/', got {uri}")
         s3 = self.client("s3")
         deleted = 0
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
-            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
-            if keys and self._plan("delete", f"{len(keys)} object(s) under {uri}"):
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
-                deleted += len(keys)
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+                keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+                if keys and self._plan("delete", f"{len(keys)} object(s) under {uri}"):
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+                    deleted += len(keys)
+        except s3.exceptions.NoSuchBucket:
+            if not self.dry_run:  # a dry run's buckets may exist only in its plan: they would be empty
+                raise
         return deleted
+
+    def delete_object(self, uri: str) -> bool:
+        """Delete the object at ``uri`` if it is there; True when it was (or, in a dry run, would be)."""
+        bucket, key = split_uri(uri)
+        s3 = self.client("s3")
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+        except s3.exceptions.ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound", "NoSuchBucket"):
+                return False
+            raise
+        if self._plan("delete", uri):
+            s3.delete_object(Bucket=bucket, Key=key)
+        return True
+
+    def ensure_database(self, name: str) -> str:
+        """Create the Glue database ``name`` (a full name, e.g. ``lab.names.database("retail")``) unless it
+        exists; returns the name."""
+        glue = self.client("glue")
+        try:
+            glue.get_database(Name=name)
+            return name
+        except glue.exceptions.EntityNotFoundException:
+            pass
+        if self._plan("create Glue database", name):
+            try:
+                glue.create_database(DatabaseInput={"Name": name})
+            except glue.exceptions.AlreadyExistsException:  # made meanwhile by another notebook
+                pass
+        return name
 
     def _same_content(self, bucket: str, key: str, md5: str) -> bool:
         s3 = self.client("s3")
@@ -304,7 +359,7 @@ class Lab:
         what = f"{owned.kind} {name}"
         try:
             if owned.tags is not None:
-                made_by = tagging.tag_of(owned.tags(client, ident, self.account_id))
+                made_by = tagging.lab_of(owned.tags(client, ident, self.account_id))
                 if made_by != self.prefix:
                     report.keep(what, f"its {tagging.TAG_KEY} tag is {made_by!r}, not {self.prefix!r}"
                                 if made_by else f"it has no {tagging.TAG_KEY} tag, so this lab did not make it")
@@ -357,3 +412,26 @@ def _gone(exc: Exception) -> bool:
     code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
     return code in ("EntityNotFoundException", "NoSuchBucket", "NoSuchEntity", "ResourceNotFoundException",
                     "AWS.SimpleQueueService.NonExistentQueue", "NotFound", "404")
+
+
+class _PlannedStarts:
+    """A dry-run lab's Glue client for its clock: what the clock would start (crawls, job runs, workflow runs)
+    is planned with its cost estimate instead of started; every other call goes to ``glue``."""
+
+    def __init__(self, lab: Lab, glue):
+        self._lab, self._glue = lab, glue
+
+    def __getattr__(self, name: str):
+        return getattr(self._glue, name)
+
+    def start_crawler(self, Name: str, **_):
+        self._lab._plan("start a crawl of", f"crawler {Name}", cost.crawler_estimate(Name))
+        return {}
+
+    def start_job_run(self, JobName: str, **_):
+        self._lab._plan("start a run of", f"job {JobName}", jobs.estimate(self._lab, JobName))
+        return {"JobRunId": None}
+
+    def start_workflow_run(self, Name: str, **_):
+        self._lab._plan("start a run of", f"workflow {Name}", "\n" + workflows.estimate(self._lab, Name))
+        return {"RunId": None}

@@ -8,7 +8,8 @@ event notifications all see it.
 
 The Java sources are compiled with the JDK's ``javac`` against the jars PySpark ships, once, into
 ``lib/gluelab/_build/`` (rebuilt when the sources, PySpark or the JDK change), under a file lock so parallel
-processes do not race. ``python -m gluelab.s3fs --build`` does it ahead of time (``make venv`` runs it).
+processes do not race. ``python -m gluelab.s3fs --build`` does it ahead of time (``make venv`` runs it). Only
+building needs javac: where there is none, a jar already built for these sources and this PySpark is used.
 """
 from __future__ import annotations
 
@@ -48,28 +49,59 @@ def _pyspark_jars() -> Path:
     return Path(pyspark.__file__).resolve().parent / "jars"
 
 
-def _javac() -> str:
+def _find_javac() -> str | None:
+    """The JDK's compiler: ``$JAVA_HOME/bin/javac`` when JAVA_HOME is set and has one, else javac on PATH."""
     home = os.environ.get("JAVA_HOME")
     candidates = [str(Path(home) / "bin" / "javac")] if home else []
     candidates.append(shutil.which("javac") or "")
-    for c in candidates:
-        if c and os.access(c, os.X_OK):
-            return c
-    raise BuildError("javac (the JDK's compiler) was not found: gluelab compiles its S3 data plane once "
-                     "with it. Install a JDK 17+ (e.g. `apt-get install openjdk-17-jdk-headless`) or set "
-                     "JAVA_HOME.")
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
-def _fingerprint() -> dict:
-    """What the jar depends on: the Java sources, PySpark's version and the compiler (no subprocess)."""
-    import pyspark
+def _javac() -> str:
+    javac = _find_javac()
+    if javac is None:
+        missing = "" if JAR.is_file() else " and no built jar is there"
+        raise BuildError(f"building gluelab's S3 data plane ({JAR}) needs javac (the JDK's compiler), which was "
+                         f"not found{missing}. Only building needs javac: install a JDK 17+ (e.g. `apt-get install "
+                         "openjdk-17-jdk-headless`) or set JAVA_HOME to one, then run `python -m gluelab.s3fs "
+                         "--build`; or copy a jar that command built for the same PySpark into "
+                         f"{BUILD}.")
+    return javac
 
+
+def _sources_digest() -> str:
     digest = hashlib.sha256()
     for src in sorted(SOURCES.glob("*.java")):
         digest.update(src.name.encode() + b"\0" + src.read_bytes())
-    javac = Path(_javac()).resolve()  # a JDK upgrade changes the real path or its time stamp
-    return {"sources": digest.hexdigest(), "pyspark": pyspark.__version__,
-            "javac": f"{javac}@{int(javac.stat().st_mtime)}"}
+    return digest.hexdigest()
+
+
+def _fingerprint(javac: str) -> dict:
+    """What the jar depends on: the Java sources, PySpark's version and the compiler (no subprocess)."""
+    import pyspark
+
+    compiler = Path(javac).resolve()  # a JDK upgrade changes the real path or its time stamp
+    return {"sources": _sources_digest(), "pyspark": pyspark.__version__,
+            "javac": f"{compiler}@{int(compiler.stat().st_mtime)}"}
+
+
+def _built_jar_without_javac() -> str:
+    """The jar when javac is missing: used if it was built from these sources for this PySpark (or carries no
+    record of what it was built from); BuildError saying what to do otherwise."""
+    import pyspark
+
+    if not JAR.is_file():
+        _javac()  # raises: neither a jar nor javac
+    try:
+        built = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return str(JAR)
+    if built.get("sources") == _sources_digest() and built.get("pyspark") == pyspark.__version__:
+        return str(JAR)
+    raise BuildError(f"{JAR} was built from other Java sources or for another PySpark ({built.get('pyspark')}; "
+                     f"this is {pyspark.__version__}), and rebuilding it needs javac (the JDK's compiler), which "
+                     "was not found: install a JDK 17+ (e.g. `apt-get install openjdk-17-jdk-headless`) or set "
+                     "JAVA_HOME to one, then run `python -m gluelab.s3fs --build`.")
 
 
 def _up_to_date(fingerprint: dict) -> bool:
@@ -105,23 +137,30 @@ def _locked():
 
 
 def jar_path(rebuild: bool = False) -> str:
-    """The data plane's jar, compiled first if it is missing or out of date. Returns its absolute path."""
-    fingerprint = _fingerprint()
+    """The data plane's jar, compiled first if it is missing or out of date. Returns its absolute path.
+
+    Only building needs javac: without it a jar already built (here, or copied from a machine with the same
+    PySpark) is used as it is."""
+    javac = _find_javac()
+    if javac is None and not rebuild:
+        return _built_jar_without_javac()
+    javac = javac or _javac()
+    fingerprint = _fingerprint(javac)
     if not rebuild and _up_to_date(fingerprint):
         return str(JAR)
     with _locked():
         if rebuild or not _up_to_date(fingerprint):   # another process may have built it meanwhile
-            _compile(fingerprint)
+            _compile(fingerprint, javac)
     return str(JAR)
 
 
-def _compile(fingerprint: dict) -> None:
+def _compile(fingerprint: dict, javac: str) -> None:
     sources = sorted(str(p) for p in SOURCES.glob("*.java"))
     if not sources:
         raise BuildError(f"no Java sources in {SOURCES}")
     with tempfile.TemporaryDirectory(prefix="gluelab-javac-", dir=BUILD) as tmp:
         classes = Path(tmp) / "classes"
-        cmd = [_javac(), "--release", "17", "-nowarn", "-encoding", "UTF-8",
+        cmd = [javac, "--release", "17", "-nowarn", "-encoding", "UTF-8",
                "-cp", str(_pyspark_jars() / "*"), "-d", str(classes), *sources]
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:

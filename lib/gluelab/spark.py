@@ -6,6 +6,9 @@ default master is ``local[2]`` with settings measured to start fast and behave d
 timestamps as INT64 microseconds. ``s3://`` (and ``s3a://``) paths go through gluelab's S3 data plane
 (:mod:`gluelab.s3fs`), so ``spark.read.parquet("s3://...")`` reads the lab's S3: moto locally, S3 on AWS.
 
+Java: a local Spark starts ``$JAVA_HOME/bin/java`` when JAVA_HOME is set, else java on PATH
+(:func:`check_java` says clearly when it is missing).
+
 ``master=`` or the environment variable ``SPARK_MASTER`` selects a real cluster (``spark://``, ``yarn``, ...)
 or a Spark Connect server (``sc://host:15002``).
 
@@ -83,9 +86,28 @@ def _wants_plane(master: str, endpoint_url: str | None) -> bool:
     return master.startswith("local") or bool(endpoint_url)
 
 
+def check_java() -> Path:
+    """The java a local Spark starts: ``$JAVA_HOME/bin/java`` when JAVA_HOME is set (Spark's launcher uses it,
+    whatever PATH says), else java on PATH. Raises RuntimeError saying what to do when it is not there."""
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        java = Path(home) / "bin" / "java"
+        if not os.access(java, os.X_OK):
+            raise RuntimeError(f"JAVA_HOME is set to {home}, but {java} does not exist: Spark starts the java of "
+                               "JAVA_HOME. Point JAVA_HOME at a Java 17+ installation (the folder holding bin/java) "
+                               "or unset it to use java on PATH.")
+        return java
+    found = shutil.which("java")
+    if not found:
+        raise RuntimeError("java was not found: Spark needs Java 17 or newer. Install a JDK (e.g. `apt-get install "
+                           "openjdk-17-jdk-headless`) and put its bin/ on PATH, or set JAVA_HOME to it.")
+    return Path(found)
+
+
 def _classic(master: str, endpoint_url, region, credentials, writable=None):
     local = master.startswith("local")
     if local:
+        check_java()
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         os.environ["PYSPARK_PYTHON"] = sys.executable  # workers need this venv's pyarrow and pandas
     java_opts = "-Duser.timezone=UTC"
@@ -263,10 +285,11 @@ def _cds_dir() -> Path:
 
 
 def _java_binary() -> Path | None:
-    """The java PySpark will launch: $JAVA_HOME/bin/java, else java on PATH."""
-    home = os.environ.get("JAVA_HOME")
-    found = str(Path(home) / "bin" / "java") if home else shutil.which("java")
-    return Path(found).resolve() if found and os.path.exists(found) else None
+    """The java PySpark will launch (:func:`check_java`), resolved; None when there is none."""
+    try:
+        return check_java().resolve()
+    except RuntimeError:
+        return None
 
 
 def cds_archive_path() -> Path | None:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Callable
 
 from . import data, synth
-from .uris import split_uri
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,11 @@ _STAGES: dict[str, Callable] = {}
 
 
 def stage(name: str):
-    """Register ``fn(lab, scale, seed)`` as the stage ``name`` (after all stages registered before it)."""
+    """Register ``fn(lab, scale, seed)`` as the stage ``name`` (after all stages registered before it).
+
+    A stage changes the account only through the lab's helpers (``lab.upload``, ``lab.ensure_database``,
+    ``jobs.deploy``, ...) or after ``lab._plan(...)`` said yes, so a dry-run lab prepares nothing and lists
+    what it would do."""
     def register(fn):
         _STAGES[name] = fn
         return fn
@@ -226,21 +229,16 @@ def _customers(lab, scale, seed):
             lab.upload(files / "customers" / f"batch_{batch:03d}.jsonl", customer_batch_uri(lab, batch))
         lab.upload(files / "reference" / "country_codes.csv",
                    lab.zones.uri("raw", COUNTRY_CODES, "country_codes.csv"))
-    s3 = lab.client("s3")
     for batch in range(CUSTOMER_BATCHES_AT_START + 1, CUSTOMER_BATCHES + 1):
-        bucket, key = split_uri(customer_batch_uri(lab, batch))
-        s3.delete_object(Bucket=bucket, Key=key)
-    glue = lab.client("glue")
+        lab.delete_object(customer_batch_uri(lab, batch))
     # every column of country_codes.csv is text, so no classifier can tell its header from data (AWS's cannot
     # either): a custom CSV classifier says the header is there, as one would on AWS
     with_header = {"Name": "csv-with-header", "Delimiter": ",", "QuoteSymbol": '"', "ContainsHeader": "PRESENT"}
     for database, path, classifier in (("customer_db", CUSTOMER_EXPORTS, None),
                                        ("reference_db", COUNTRY_CODES, with_header)):
-        name = lab.names.database(database)
-        try:
-            glue.create_database(DatabaseInput={"Name": name})
-        except glue.exceptions.AlreadyExistsException:
-            pass
-        spec = crawler.CrawlerSpec(name=lab.names.resource(f"{database}-stage"), database=name,
-                                   s3_targets=[{"Path": lab.zones.uri("raw", path)}], csv_classifier=classifier)
-        crawler.crawl(spec, glue=glue, s3=s3)
+        name = lab.ensure_database(lab.names.database(database))
+        target = lab.zones.uri("raw", path)
+        if lab._plan("catalogue", f"{target} into database {name} (gluelab's crawler over boto3, not billed)"):
+            spec = crawler.CrawlerSpec(name=lab.names.resource(f"{database}-stage"), database=name,
+                                       s3_targets=[{"Path": target}], csv_classifier=classifier)
+            crawler.crawl(spec, glue=lab.client("glue"), s3=lab.client("s3"))

@@ -36,6 +36,8 @@ def install(client, prefix: str) -> None:
     def tag_after(http_response=None, parsed=None, model=None, context=None, **_):
         if http_response is None or http_response.status_code >= 300 or not context:
             return
+        if context.get("gluelab_dry_run"):  # nothing was made
+            return
         created = context.get("gluelab_params")
         if created is not None:
             after[model.name](client, created, tags)
@@ -56,6 +58,6 @@ def with_tag(given, shape, prefix: str):
     return [t for t in (given or []) if t.get(key) != TAG_KEY] + [{key: TAG_KEY, value: prefix}]
 
 
-def tag_of(tags: dict) -> str | None:
+def lab_of(tags: dict) -> str | None:
     """The lab a resource's tags (``{key: value}``) say made it."""
     return (tags or {}).get(TAG_KEY)

@@ -6,16 +6,17 @@ what a notebook repeats, the same on both backends:
 - :func:`rebuild`: delete a workflow and its triggers if they exist, then create them from their definitions,
   so re-running a notebook gives the same workflow (``create_workflow`` alone fails the second time);
 - :func:`ensure_crawler`: create a crawler, or update it to the given configuration;
-- :func:`run`: start a run, wait until it ends, print its Status and Statistics;
+- :func:`run`: start a run, wait until it ends, print its Status and Statistics (and, on the aws backend,
+  its cost :func:`estimate` first);
 - :func:`node_ids`: the graph's ``UniqueId`` of named jobs and crawlers (what ``resume_workflow_run`` takes);
 - :func:`picture`: the run's graph with each step's last state (:func:`gluelab.diagrams.workflow_graph`).
 """
 from __future__ import annotations
 
-from . import diagrams, waiting
+from . import cost, diagrams, jobs, waiting
 from .naming import BOUNDARY
 
-__all__ = ["ensure_crawler", "node_ids", "picture", "rebuild", "run", "statistics"]
+__all__ = ["ensure_crawler", "estimate", "node_ids", "picture", "rebuild", "run", "statistics"]
 
 #: The Statistics counters in the order AWS's console shows them.
 COUNTERS = ("TotalActions", "SucceededActions", "FailedActions", "TimeoutActions", "StoppedActions",
@@ -31,6 +32,11 @@ def rebuild(lab, name: str, triggers: list[dict], **workflow: object) -> str:
         graph = glue.get_workflow(Name=name, IncludeGraph=True)["Workflow"].get("Graph") or {}
     except glue.exceptions.EntityNotFoundException:
         graph = None
+    action = "delete and re-create Glue workflow" if graph is not None else "create Glue workflow"
+    names = ", ".join(t["Name"] for t in triggers)
+    if not lab._plan(action, f"{name} with {len(triggers)} trigger(s): {names}"):
+        lab.planned_resources[("workflow", name)] = {"Name": name, **workflow, "Triggers": triggers}
+        return name
     if graph is not None:
         for node in graph.get("Nodes", []):
             if node["Type"] == "TRIGGER":
@@ -44,14 +50,41 @@ def rebuild(lab, name: str, triggers: list[dict], **workflow: object) -> str:
 
 def ensure_crawler(lab, config: dict) -> str:
     """Create the crawler ``config["Name"]``, or bring an existing one up to ``config``; "created" or
-    "updated"."""
+    "updated" (in a dry run: what would happen)."""
     glue = lab.client("glue")
+    try:
+        glue.get_crawler(Name=config["Name"])
+        outcome = "updated"
+    except glue.exceptions.EntityNotFoundException:
+        outcome = "created"
+    if not lab._plan("create Glue crawler" if outcome == "created" else "update Glue crawler", config["Name"]):
+        lab.planned_resources[("crawler", config["Name"])] = config
+        return outcome
     try:
         glue.create_crawler(**config)
         return "created"
     except glue.exceptions.AlreadyExistsException:
         glue.update_crawler(**config)
         return "updated"
+
+
+def estimate(lab, name: str) -> str:
+    """What one run of workflow ``name`` may cost: its jobs (:func:`gluelab.jobs.estimate`) and crawlers
+    (:func:`gluelab.cost.crawler_estimate`), each once, from its graph or from what a dry run's :func:`rebuild`
+    planned. One line per job and crawler, then the total."""
+    glue = lab.client("glue")
+    try:
+        nodes = glue.get_workflow(Name=name, IncludeGraph=True)["Workflow"].get("Graph", {}).get("Nodes", [])
+        steps = [(n["Type"], n["Name"]) for n in nodes if n["Type"] in ("JOB", "CRAWLER")]
+    except glue.exceptions.EntityNotFoundException:
+        planned = lab.planned_resources.get(("workflow", name), {})
+        steps = [("JOB", a["JobName"]) if a.get("JobName") else ("CRAWLER", a["CrawlerName"])
+                 for t in planned.get("Triggers", []) for a in t.get("Actions", [])]
+    steps = sorted(set(steps), key=steps.index)
+    if not steps:
+        return f"workflow {name}: no jobs or crawlers found, nothing billed"
+    estimates = [jobs.estimate(lab, n) if kind == "JOB" else cost.crawler_estimate(n) for kind, n in steps]
+    return "\n".join([*(f"    {e}" for e in estimates), f"    total: {cost.total(estimates)}"])
 
 
 def statistics(workflow_run: dict) -> str:
@@ -63,8 +96,14 @@ def statistics(workflow_run: dict) -> str:
 
 def run(lab, name: str, *, timeout: float = 1800, **properties: str) -> dict:
     """Start a run of workflow ``name`` with ``properties`` as its RunProperties, wait until it ends, print its
-    Status and Statistics and return it (``get_workflow_run``'s ``Run``, with its graph)."""
+    Status and Statistics and return it (``get_workflow_run``'s ``Run``, with its graph). On the aws backend
+    the cost :func:`estimate` is printed before the run starts; a dry-run lab prints it and starts nothing (the
+    answer's Status is then ``"NOT_STARTED"``)."""
     glue = lab.client("glue")
+    priced = "\n" + estimate(lab, name) if lab.dry_run or lab.backend == "aws" else None
+    if not lab._plan("start a run of", f"workflow {name}", priced):
+        return {"Name": name, "RunId": None, "Status": "NOT_STARTED", "Statistics": {},
+                "RunProperties": properties, "Graph": {"Nodes": []}}
     run_id = glue.start_workflow_run(Name=name, **({"RunProperties": properties} if properties else {}))["RunId"]
     finished = waiting.workflow_run(glue, name, run_id, timeout=timeout)
     print(f"{finished['Status']}: {statistics(finished)}")
