@@ -35,6 +35,11 @@ STAMP = BUILD / "gluelab-s3fs.json"
 #: The Hadoop FileSystem class and the FileContext adapter, as Hadoop's configuration names them.
 FS_CLASS = "gluelab.s3.S3FileSystem"
 AFS_CLASS = "gluelab.s3.S3Fs"
+#: The output committer Spark's file writes use: FileOutputCommitter v1 whose job commit is all or nothing
+#: (the files it moved are deleted again when the commit fails or the job run is stopped).
+COMMITTER_CLASS = "gluelab.s3.RollbackCommitter"
+#: Tracks stopped job runs for the committer (``RunControl.cancel(run_id)``, ``RunControl.committing(run_id)``).
+RUN_CONTROL_CLASS = "gluelab.s3.RunControl"
 #: Prefix of the file system's own Hadoop configuration keys.
 CONF_PREFIX = "fs.gluelab.s3."
 
@@ -199,6 +204,9 @@ def hadoop_conf(endpoint_url: str | None = None, region: str = "us-east-1",
         CONF_PREFIX + "path.style.access": "true" if endpoint_url else "false",
         # v1: task output is moved into the destination only at job commit, so failures leave nothing behind.
         "mapreduce.fileoutputcommitter.algorithm.version": "1",
+        # ... and a commit that fails half-way (or whose job run is stopped) takes back what it had moved
+        "spark.sql.sources.outputCommitterClass": COMMITTER_CLASS,
+        "spark.sql.parquet.output.committer.class": COMMITTER_CLASS,
     }
     if writable:
         conf[CONF_PREFIX + "write.bucket.prefix"] = writable

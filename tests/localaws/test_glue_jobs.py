@@ -49,8 +49,47 @@ def test_failing_python_shell_job_reports_the_error(lab, shell_job):
     run_id = glue.start_job_run(JobName=job)["JobRunId"]
     run, states = wait_for_run(glue, job, run_id)
     assert states[-1] == "FAILED"
-    assert run["ErrorMessage"] == "ValueError: customer file has 3 bad rows"
+    assert run["ErrorMessage"] == "ValueError: customer file has 3 bad rows (exit code 1)"
     assert run["CompletedOn"] >= run["StartedOn"]
+
+
+@pytest.mark.parametrize("script, message", [
+    ("import sys\nsys.exit(3)\n", "Command failed with exit code 3"),
+    ("import os\nos._exit(4)\n", "Command failed with exit code 4"),
+    ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n",
+     "Command failed: the script's process was killed by SIGKILL (exit code -9)"),
+])
+def test_a_python_shell_jobs_error_message_gives_the_exit_code(lab, shell_job, script, message):
+    job = shell_job("exit-code", script)
+    glue = lab.client("glue")
+    run, _ = wait_for_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    assert (run["JobRunState"], run["ErrorMessage"]) == ("FAILED", message)
+
+
+def test_sys_exit_0_ends_a_python_shell_job_as_succeeded(lab, shell_job):
+    job = shell_job("exit-zero", "import sys\nprint('done')\nsys.exit(0)\nprint('never')\n")
+    glue = lab.client("glue")
+    run, _ = wait_for_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    assert run["JobRunState"] == "SUCCEEDED" and "ErrorMessage" not in run
+
+
+def test_a_script_that_is_not_utf8_fails_naming_the_script(lab, make_job):
+    glue, s3 = lab.client("glue"), lab.client("s3")
+    job = make_job("latin1", "print('x')\n", "pythonshell", "3.9")
+    location = glue.get_job(JobName=job)["Job"]["Command"]["ScriptLocation"]
+    bucket, key = location[5:].split("/", 1)
+    s3.put_object(Bucket=bucket, Key=key, Body="print('ok')\nname = 'Jos\u00e9'\n".encode("latin-1"))
+    run, _ = wait_for_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"] == (f"SyntaxError: Non-UTF-8 code starting with b'\\xe9' in the job's script "
+                                   f"{location} on line 2, but no encoding declared (save it as UTF-8)")
+    # with a coding line, as Python allows, the same bytes run
+    s3.put_object(Bucket=bucket, Key=key, Body="# -*- coding: latin-1 -*-\nprint('Jos\u00e9')\n".encode("latin-1"))
+    run, _ = wait_for_run(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    out = lab.client("logs").get_log_events(logGroupName="/aws-glue/python-jobs/output",
+                                            logStreamName=run["Id"])["events"]
+    assert [e["message"] for e in out] == ["Jos\u00e9"]
 
 
 def test_job_output_and_errors_go_to_cloudwatch_logs(lab, shell_job):
@@ -143,7 +182,8 @@ def test_max_retries_applies_to_python_shell_jobs_too(lab, shell_job):
                                                                      f"{run_id}_attempt_1")
     runs = {r["Id"]: r for r in glue.get_job_runs(JobName=job)["JobRuns"]}
     assert set(runs) == {run_id, f"{run_id}_attempt_1", f"{run_id}_attempt_2"}
-    assert all(r["JobRunState"] == "FAILED" and r["ErrorMessage"] == "still broken" for r in runs.values())
+    assert all(r["JobRunState"] == "FAILED" and r["ErrorMessage"] == "still broken (exit code 1)"
+               for r in runs.values())
 
 
 def test_update_job_replaces_the_definition(lab, shell_job):
@@ -212,7 +252,7 @@ def test_every_finished_attempt_announces_its_state_change(lab, shell_job):
     mine = [d for d in seen if d["jobName"] == name]
     assert [(d["jobRunId"], d["state"], d["severity"]) for d in mine] == [
         (run_id, "FAILED", "ERROR"), (f"{run_id}_attempt_1", "FAILED", "ERROR")]
-    assert mine[0]["message"] == "no source data"
+    assert mine[0]["message"] == "no source data (exit code 1)"
 
 
 def test_a_python_shell_script_resolves_its_arguments_with_awsglue_utils(lab, shell_job):

@@ -530,3 +530,100 @@ def test_a_runs_cached_csv_parse_is_released_when_it_ends(lab, spark, make_job):
     assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
     assert log_lines(lab, "/aws-glue/jobs/output", run_id) == ["1 1"]
     assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached_before
+
+
+# --- a script cannot break the notebook it runs in -----------------------------------------------------------
+
+@pytest.mark.parametrize("ending, state, message", [
+    ("import sys\nsys.exit(0)\n", "SUCCEEDED", None),
+    ("import sys\nsys.exit()\n", "SUCCEEDED", None),
+    ("import os\nos._exit(0)\n", "SUCCEEDED", None),
+    ("import sys\nsys.exit(2)\n", "FAILED", "Command failed with exit code 2"),
+    ("import os\nos._exit(3)\n", "FAILED", "Command failed with exit code 3"),
+    ("import sys\nsys.exit('no input today')\n", "FAILED", "no input today (exit code 1)"),
+])
+def test_exit_in_a_script_ends_the_run_not_the_notebook(lab, etl_job, ending, state, message):
+    job = etl_job("exits", "print('before')\n" + ending + "print('after')\n")
+    glue = lab.client("glue")
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    run, _ = wait(glue, job, run_id)
+    assert run["JobRunState"] == state and run.get("ErrorMessage") == message
+    assert log_lines(lab, "/aws-glue/jobs/output", run_id) == ["before"]
+    import os
+
+    assert os._exit.__module__ in ("posix", "nt")  # the process's own os._exit is back
+
+
+def test_a_scripts_cwd_environment_path_and_modules_stay_in_the_run(lab, etl_job, tmp_path):
+    import os
+
+    cwd, env, path = os.getcwd(), dict(os.environ), list(sys.path)
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    (helpers / "jobhelper_gluelab_test.py").write_text("VALUE = 42\n")
+    job = etl_job("leaky", f"""
+import os, sys
+os.chdir("/")
+os.environ["AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
+os.environ["GLUELAB_SCRIPT_ONLY"] = "1"
+del os.environ["AWS_DEFAULT_REGION"]
+sys.path.insert(0, {str(helpers)!r})
+import jobhelper_gluelab_test
+print(jobhelper_gluelab_test.VALUE, os.getcwd())
+""")
+    glue = lab.client("glue")
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    run, _ = wait(glue, job, run_id)
+    assert run["JobRunState"] == "SUCCEEDED", run.get("ErrorMessage")
+    assert log_lines(lab, "/aws-glue/jobs/output", run_id) == ["42 /"]
+    assert os.getcwd() == cwd
+    assert dict(os.environ) == env
+    assert sys.path == path
+    assert "jobhelper_gluelab_test" not in sys.modules
+    assert lab.client("s3").list_buckets()["Buckets"] is not None  # the endpoint is still the lab's
+
+
+# --- error messages name the root cause ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", [
+    "spark.sparkContext.parallelize([1, 2], 2).map(lambda x: x / 0).collect()",
+    "from pyspark.sql import functions as F\n"
+    "spark.range(3).select(F.udf(lambda x: x / 0, 'double')('id')).collect()",
+])
+def test_an_error_in_a_python_worker_is_reported_as_the_python_exception(lab, etl_job, code):
+    job = etl_job("worker-error", "from pyspark.sql import SparkSession\n"
+                                  "spark = SparkSession.builder.getOrCreate()\n" + code + "\n")
+    glue = lab.client("glue")
+    run, _ = wait(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"] == "ZeroDivisionError: division by zero"
+
+
+def test_a_java_error_names_the_root_cause_not_py4j(lab, etl_job):
+    from gluelab.localaws import s3 as local_s3
+
+    out = lab.zones.uri("curated", "runner-test/java-error/")
+    job = etl_job("java-error", f"""
+from pyspark.sql import SparkSession
+SparkSession.builder.getOrCreate().range(5).write.mode("overwrite").parquet("{out}")
+""")
+    glue = lab.client("glue")
+    with local_s3.faults(1.0, buckets=[lab.zones.bucket("curated")], kinds=["PUT"]):
+        run, _ = wait(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    message = run["ErrorMessage"]
+    assert run["JobRunState"] == "FAILED"
+    assert message.startswith("An error occurred while calling o") and ".parquet. S3 request PUT " in message, message
+    assert f"{out}_temporary/" in message and "HTTP 503 SlowDown" in message, message
+    assert "Py4JJavaError" not in message and "\n" not in message
+
+
+def test_a_script_that_is_not_utf8_fails_naming_the_script(lab, etl_job):
+    job = etl_job("latin1-spark", "print('x')\n")
+    glue, s3 = lab.client("glue"), lab.client("s3")
+    location = glue.get_job(JobName=job)["Job"]["Command"]["ScriptLocation"]
+    bucket, key = location[5:].split("/", 1)
+    s3.put_object(Bucket=bucket, Key=key, Body="name = 'Jos\u00e9'\n".encode("latin-1"))
+    run, _ = wait(glue, job, glue.start_job_run(JobName=job)["JobRunId"])
+    assert run["JobRunState"] == "FAILED"
+    assert run["ErrorMessage"] == (f"SyntaxError: Non-UTF-8 code starting with b'\\xe9' in the job's script "
+                                   f"{location} on line 1, but no encoding declared (save it as UTF-8)")

@@ -182,10 +182,13 @@ final class S3Client {
                     bucketRegion = redirect;
                     continue;
                 }
-                last = error(status, err);
+                last = error(status, err, method, key);
                 if (status != 429 && status < 500) {
                     throw last;
                 }
+            }
+            if (last != null && MAX_ATTEMPTS > 1) {
+                last = retriesExhausted(last);
             }
             throw last;
         }
@@ -330,7 +333,7 @@ final class S3Client {
             .send();
         String text = new String(r.body, StandardCharsets.UTF_8);
         if (text.contains("<Error>")) {
-            throw error(500, r.body);
+            throw error(500, r.body, "PUT", dstKey);
         }
     }
 
@@ -396,7 +399,7 @@ final class S3Client {
             .header("content-type", "application/xml").body(xml.toString().getBytes(StandardCharsets.UTF_8))
             .send();
         if (new String(r.body, StandardCharsets.UTF_8).contains("<Error>")) {
-            throw error(500, r.body);
+            throw error(500, r.body, "POST", key);
         }
     }
 
@@ -489,13 +492,16 @@ final class S3Client {
     private static final Pattern MESSAGE = Pattern.compile("<Message>(.*?)</Message>", Pattern.DOTALL);
     private static final Pattern ERR_KEY = Pattern.compile("<Key>(.*?)</Key>", Pattern.DOTALL);
 
-    /** An exception for an S3 error response, naming the s3 path instead of showing XML. */
-    IOException error(int status, byte[] body) {
+    /**
+     * An exception for an S3 error response, naming the request and the s3 path (the object's key: S3's error
+     * document names one only for some errors, never for 503 SlowDown) instead of showing XML.
+     */
+    IOException error(int status, byte[] body, String method, String requestKey) {
         String text = new String(body, StandardCharsets.UTF_8);
         String code = find(CODE, text);
         String message = find(MESSAGE, text);
         String errKey = find(ERR_KEY, text);
-        String where = uri(errKey != null ? errKey : "");
+        String where = uri(errKey != null ? errKey : requestKey == null ? "" : requestKey);
         String detail = "HTTP " + status + (code != null ? " " + code : "") + (message != null ? ": " + message : "");
         if (status == 404) {
             if ("NoSuchBucket".equals(code)) {
@@ -510,7 +516,15 @@ final class S3Client {
         if (status == 416) {
             return new java.io.EOFException(where + ": requested range not satisfiable");
         }
-        return new IOException("S3 request on " + uri("") + " failed: " + detail);
+        return new IOException("S3 request " + method + " " + where + " failed: " + detail);
+    }
+
+    /** The last error of a request that was retried MAX_ATTEMPTS times, saying so (same type, same cause). */
+    private static IOException retriesExhausted(IOException last) {
+        if (last instanceof FileNotFoundException || last instanceof AccessDeniedException) {
+            return last;
+        }
+        return new IOException(last.getMessage() + " (after " + MAX_ATTEMPTS + " attempts)", last.getCause());
     }
 
     private static String find(Pattern p, String text) {

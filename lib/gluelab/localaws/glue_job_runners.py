@@ -6,11 +6,15 @@ stdout and stderr to CloudWatch Logs and finish the run (:func:`.glue_jobs.finis
 from __future__ import annotations
 
 import functools
+import io
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import tokenize
 
 from moto.glue.models import FakeJob
 from moto.s3.exceptions import MissingBucket, MissingKey
@@ -48,7 +52,29 @@ def fetch_script(job: FakeJob) -> str:
         obj = None
     if obj is None:
         raise FileNotFoundError(f"the job's script {location} does not exist")
-    return obj.value.decode("utf-8")
+    return decode_script(obj.value, location)
+
+
+def decode_script(data: bytes, location: str) -> str:
+    """A script's text, decoded as Python decodes a source file: UTF-8 unless a ``# -*- coding: ... -*-``
+    line says otherwise. A script that is not valid text in its encoding fails as Python would fail it, naming
+    the script's location (Python itself would name only a temporary file)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # an unknown coding declaration, or a first line that is not UTF-8
+        head = data.split(b"\n", 2)[:2]
+        if any(_CODING_LINE.match(line.decode("latin-1")) for line in head):
+            raise ValueError(f"SyntaxError: {exc.msg} in the job's script {location}") from None
+        encoding = "utf-8"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        bad = data[exc.start:exc.start + 1]
+        raise ValueError(f"SyntaxError: Non-UTF-8 code starting with {bad!r} in the job's script {location} on "
+                         f"line {line}, but no encoding declared (save it as UTF-8)" if encoding == "utf-8" else
+                         f"SyntaxError: the job's script {location} is not valid {encoding} text (line {line}): "
+                         f"{exc.reason}") from None
 
 
 def timeout_message(minutes) -> str:
@@ -56,9 +82,20 @@ def timeout_message(minutes) -> str:
     return f"Job run timed out after {minutes:g} minute(s) (the job's Timeout)."
 
 
-def _last_error_line(stderr: str) -> str:
+def exit_message(returncode: int, stderr: str) -> str:
+    """A failed Python shell run's ErrorMessage: the script's last error line and its exit code, e.g.
+    ``"ValueError: bad rows (exit code 1)"``; ``"Command failed with exit code 3"`` (Glue's words) when it
+    printed nothing; a process killed by a signal names the signal."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"Command failed: the script's process was killed by {name} (exit code {returncode})"
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-    return lines[-1].strip() if lines else "the script exited with an error and printed nothing"
+    if not lines:
+        return f"Command failed with exit code {returncode}"
+    return f"{lines[-1].strip()} (exit code {returncode})"
 
 
 def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
@@ -77,7 +114,9 @@ def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
     deadline = time.monotonic() + timeout_min * glue_jobs.SECONDS_PER_TIMEOUT_MINUTE
     with tempfile.TemporaryDirectory(prefix="gluelab-job-") as tmp:
         script = os.path.join(tmp, os.path.basename(job.command["ScriptLocation"]) or "script.py")
-        with open(script, "w", encoding="utf-8") as fh:
+        with open(script, "w", encoding="utf-8") as fh:  # re-encoded: a coding line still says latin-1
+            if not source.isascii():
+                source = _without_coding_line(source)
             fh.write(source)
         # ``from awsglue.utils import getResolvedOptions`` works in a Python shell job on AWS: here too
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -107,7 +146,19 @@ def run_python_shell(job: FakeJob, run: ExecutedJobRun) -> None:
     elif proc.returncode == 0:
         finish_run(run, "SUCCEEDED")
     else:
-        finish_run(run, "FAILED", _last_error_line(stderr))
+        finish_run(run, "FAILED", exit_message(proc.returncode, _text(stderr)))
+
+
+_CODING_LINE = re.compile(r"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")  # PEP 263
+
+
+def _without_coding_line(source: str) -> str:
+    """The text with its PEP 263 coding declaration (first two lines) neutralised: it is written as UTF-8."""
+    lines = source.splitlines(True)
+    for i in range(min(2, len(lines))):
+        if _CODING_LINE.match(lines[i]):
+            lines[i] = "#\n"
+    return "".join(lines)
 
 
 def _text(data) -> str:
