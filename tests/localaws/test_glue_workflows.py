@@ -95,7 +95,7 @@ def test_acceptance_fan_out_fan_in_failure_branch_statistics_graph_and_resume(wl
     # each step started after the step its trigger watched had finished
     assert runs[b][0]["StartedOn"] >= runs[a][0]["CompletedOn"] <= runs[c][0]["StartedOn"]
     assert runs[e][0]["StartedOn"] >= runs[c][0]["CompletedOn"]
-    assert runs[c][0]["ErrorMessage"] == "c: source not reachable"
+    assert runs[c][0]["ErrorMessage"] == "c: source not reachable (exit code 1)"
     assert runs[e][0]["Arguments"] == {"--why": "c", "--WORKFLOW_NAME": wf, "--WORKFLOW_RUN_ID": run_id}
     nodes = {n["UniqueId"]: n for n in run["Graph"]["Nodes"]}
     edges = {(nodes[x["SourceId"]]["Name"], nodes[x["DestinationId"]]["Name"]) for x in run["Graph"]["Edges"]}
