@@ -21,6 +21,9 @@ A CSV line with an unterminated quote (a field that opens a quote and never clos
 in line mode accepts: the value ends where the line ends, cut short, and the row looks good. Such lines are
 found in the raw text (after complete ``"..."`` sections are removed, a quote still opens a field) and their
 rows are moved from ``good`` to ``quarantined`` with the reason ``unterminated quote in column <name>``.
+Lines that are not UTF-8 text (Spark's CSV reader decodes them with U+FFFD replacement characters, silently)
+are moved the same way, with a reason that points to the ``encoding`` option. ``source_file`` is the object's URI as
+S3 names it (spaces and non-ASCII characters as they are, not %-encoded).
 """
 from __future__ import annotations
 
@@ -125,7 +128,7 @@ def _read(spark, fmt, path, schema, options) -> QuarantineResult:
               .options(**passed_on)
               .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", corrupt))
     try:
-        parsed = getattr(reader, fmt)(path).select("*", F.col("_metadata.file_path").alias(SOURCE))
+        parsed = getattr(reader, fmt)(path).select("*", _source_file())
         # Cached: Spark will not run a query that reads only the corrupt-record column straight from files.
         parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
         counts = {row[0]: row[1] for row in parsed.groupBy(F.col(corrupt).isNull()).count().collect()}
@@ -202,14 +205,14 @@ def _reason(fmt: str, schema: StructType, corrupt: str, lower: dict):
 def _count_records(spark: SparkSession, fmt: str, path, lower: dict) -> tuple[int, DataFrame | None]:
     """Records in the input counted from its raw lines, independently of the parser: lines with something
     other than whitespace, minus comment lines, minus one header line per non-empty file for CSV. Second:
-    for CSV with lines that have an unterminated quote, those lines (``value``, ``source_file``), else None."""
+    for CSV with lines that :func:`_suspect_line` flags, those lines (``value``, ``source_file``), else None."""
     text_options = {name: lower[key] for key, name in _TEXT_OPTIONS.items() if key in lower}
     lines = spark.read.options(**text_options).text(path)
     lines = lines.where(F.col("value").rlike(r"[^\x00-\x20]"))
     comment = lower.get("comment")
     if fmt == "csv" and comment:
         lines = lines.where(~F.col("value").startswith(comment))
-    open_quote = _opens_unterminated_quote(F.col("value"), lower) if fmt == "csv" else None
+    open_quote = _suspect_line(F.col("value"), lower) if fmt == "csv" else None
     aggregates = [F.count(F.lit(1)), F.countDistinct(F.col("_metadata.file_path"))]
     if open_quote is not None:
         aggregates.append(F.count(F.when(open_quote, F.lit(1))))
@@ -217,7 +220,7 @@ def _count_records(spark: SparkSession, fmt: str, path, lower: dict) -> tuple[in
     headers = row[1] if fmt == "csv" and lower.get("header", "false") == "true" else 0
     suspects = None
     if open_quote is not None and row[2]:
-        suspects = lines.where(open_quote).select(F.col("value"), F.col("_metadata.file_path").alias(SOURCE))
+        suspects = lines.where(open_quote).select(F.col("value"), _source_file())
     return row[0] - headers, suspects
 
 
@@ -232,12 +235,25 @@ def _without_quoted(raw, quote: str):
     return F.regexp_replace(raw, f"{q}(?:[^{q}]|{q}{q})*{q}", "")
 
 
-def _opens_unterminated_quote(raw, lower: dict):
-    """True for a CSV line in which a field opens a quote that the line never closes (None: no quoting)."""
+def _source_file():
+    """The file of a row as S3 names it (Spark's ``_metadata.file_path`` is a URI: %-encoded, '+' literal)."""
+    return F.expr("url_decode(replace(_metadata.file_path, '+', '%2B'))").alias(SOURCE)
+
+
+def _not_utf8(raw):
+    """True for text read as bytes (Spark's text source) that is not valid UTF-8."""
+    return ~F.call_function("is_valid_utf8", raw)
+
+
+def _suspect_line(raw, lower: dict):
+    """True for a CSV line that Spark may parse into a good row with a wrong value: a field opens a quote that
+    the line never closes, or the text is not UTF-8 (decoded with U+FFFD)."""
     quote, sep = _quote_and_sep(lower)
+    utf8 = lower.get("encoding", lower.get("charset", "utf-8")).lower().replace("-", "") == "utf8"
+    not_utf8 = _not_utf8(raw) if utf8 else F.lit(False)
     if not quote:
-        return None
-    return _without_quoted(raw, quote).rlike(f"(^|{re.escape(sep)}){re.escape(quote)}")
+        return not_utf8
+    return _without_quoted(raw, quote).rlike(f"(^|{re.escape(sep)}){re.escape(quote)}") | not_utf8
 
 
 def _unterminated(parsed: DataFrame, good: DataFrame, suspects: DataFrame, schema: StructType, corrupt: str,
@@ -263,16 +279,24 @@ def _unterminated(parsed: DataFrame, good: DataFrame, suspects: DataFrame, schem
     lines = lines.withColumn("__rank", F.row_number().over(rank))
     rows = rows.withColumn("__rank", F.row_number().over(rank))
     per_key = lambda df: df.groupBy("__key").agg(F.count(F.lit(1)).alias("__n"))  # noqa: E731
-    kept = (rows.join(per_key(lines), "__key", "left").where(F.col("__rank") > F.coalesce(F.col("__n"), F.lit(0)))
-            .drop("__key", "__rank", "__n"))
-    unquoted = _without_quoted(F.col("value"), quote)
-    before = F.regexp_extract(unquoted, f"^(.*?)(?:^|{re.escape(sep)}){re.escape(quote)}", 1)
-    index = F.when(unquoted.startswith(quote), F.lit(0)).otherwise(F.size(F.split(before, re.escape(sep), -1)))
-    column = F.coalesce(F.element_at(F.array(*[F.lit(n) for n in names]), index + 1), F.lit("past the last"))
+    kept = (rows.join(per_key(lines), "__key", "left")
+            .where(F.col("__rank") > F.coalesce(F.col("__n"), F.lit(0))).drop("__key", "__rank", "__n"))
+    column = F.lit("?")
+    if quote:  # the field the unclosed quote opens: separators outside complete quoted sections before it
+        unquoted = _without_quoted(F.col("value"), quote)
+        before = F.regexp_extract(unquoted, f"^(.*?)(?:^|{re.escape(sep)}){re.escape(quote)}", 1)
+        index = F.when(unquoted.startswith(quote), F.lit(0)).otherwise(
+            F.size(F.split(before, re.escape(sep), -1)))
+        column = F.coalesce(F.element_at(F.array(*[F.lit(n) for n in names]), index + 1),
+                            F.lit("past the last"))
     moved = (lines.join(per_key(rows), "__key").where(F.col("__rank") <= F.col("__n"))
              .select(F.col("value").alias(RAW),
-                     F.concat(F.lit("unterminated quote in column "), column,
-                              F.lit(": the value would be cut short at the end of the line")).alias(REASON),
+                     F.when(_not_utf8(F.col("value")),
+                            F.lit("not UTF-8 text: bytes that are not UTF-8 were replaced by U+FFFD (read it "
+                                  "with its encoding, e.g. encoding='ISO-8859-1')"))
+                      .otherwise(F.concat(F.lit("unterminated quote in column "), column,
+                                          F.lit(": the value would be cut short at the end of the line")))
+                     .alias(REASON),
                      F.col(SOURCE)))
     return kept, moved
 
