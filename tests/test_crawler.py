@@ -261,12 +261,13 @@ def test_json_lines_with_a_bad_line_stay_json_and_name_the_line(world):
     assert any(f"s3://{world.bucket}/data/a.json line 3: not valid JSON" in m for m in result.messages)
 
 
-def test_ragged_csv_rows_stay_csv_and_name_the_line(world):
+def test_ragged_csv_is_unknown_naming_the_first_odd_line(world):
     world.put("data/a.csv", b"id,name,v\n1,a,2.5\n2,b\n3,c,4.5\n4,d,5.5,extra\n5,e,6.5\n")
     result = world.crawl()
-    assert world.columns("data") == [("id", "bigint"), ("name", "string"), ("v", "double")]
-    assert sorted(p for _, p in result.rejected) == ["line 3: 2 fields where the first row has 3",
-                                                     "line 5: 4 fields where the first row has 3"]
+    assert world.tables() == {}
+    (uri, reason), = result.unclassified
+    assert reason == (f"{uri}: CSV rows with different numbers of fields (line 3 has 2 where the first row has 3 "
+                      f"and 1 more row(s)): classification UNKNOWN")
 
 
 def test_a_truncated_gzip_is_unreadable_not_a_good_table(world):

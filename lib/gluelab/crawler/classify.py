@@ -22,8 +22,8 @@ Bad input, as gluelab reports it (the wording is gluelab's; AWS documents no per
   is *unreadable* (``FileSchema.unreadable``, with the reason): the crawl keeps what the catalog says about it;
 * JSON Lines with some lines that are not JSON objects stay JSON; the bad lines are listed in
   ``FileSchema.problems`` (``line N: reason``) and are not counted as records;
-* CSV whose rows mostly have the first row's number of fields stays CSV; the other rows are listed in
-  ``problems`` the same way.
+* CSV whose rows have different numbers of fields is UNKNOWN, as the built-in classifier needs consistent
+  rows; the message names the first row that differs (its line) when most rows agree with the first.
 """
 from __future__ import annotations
 
@@ -241,7 +241,7 @@ def _json(text: str) -> FileSchema | None:
 
 
 def _split_rows(text: str, delimiter: str, quote: str) -> tuple[list[list[str]], list[int]]:
-    """The non-empty rows of the sample and the line each starts on (from 1)."""
+    """The non-empty rows of the sample and the line each starts on (counted from 1)."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote, skipinitialspace=False)
     rows, starts, line = [], [], 1
     for row in reader:
@@ -259,7 +259,7 @@ def _csv(text: str, settings: dict | None) -> FileSchema | str | None:
     quote = settings.get("QuoteSymbol") or '"'
     single = bool(settings.get("AllowSingleColumn"))
     candidates = (settings["Delimiter"],) if settings.get("Delimiter") else DELIMITERS
-    best = None
+    best, ragged = None, None
     for delim in candidates:
         try:
             rows, starts = _split_rows(text, delim, quote)
@@ -269,18 +269,24 @@ def _csv(text: str, settings: dict | None) -> FileSchema | str | None:
             continue
         width = len(rows[0])
         fitting = sum(1 for r in rows if len(r) == width)
-        # the first row's width, held by at least two rows and by more than half of them
-        if fitting < 2 or fitting * 2 <= len(rows) or (width < 2 and not single):
+        if fitting < 2 or (width < 2 and not single):
             continue
-        score = (fitting == len(rows), width)
-        if best is None or score > best[0]:
-            best = (score, delim, width, rows, starts)
+        if fitting < len(rows):  # most rows agree with the first: worth saying which one does not
+            if fitting * 2 > len(rows) and (ragged is None or width > ragged[1]):
+                ragged = (delim, width, rows, starts)
+            continue
+        if best is None or width > best[1]:
+            best = (delim, width, rows)
     if best is None:
-        return None
-    _, delim, width, rows, starts = best
-    problems = [f"line {line}: {len(r)} fields where the first row has {width}"
-                for r, line in zip(rows, starts) if len(r) != width]
-    rows = [r for r in rows if len(r) == width][:SAMPLE_RECORDS + 1]
+        if ragged is None:
+            return None
+        delim, width, rows, starts = ragged
+        odd = [(line, len(r)) for r, line in zip(rows, starts) if len(r) != width]
+        more = f" and {len(odd) - 1} more row(s)" if len(odd) > 1 else ""
+        return (f"CSV rows with different numbers of fields (line {odd[0][0]} has {odd[0][1]} where the first "
+                f"row has {width}{more}): classification UNKNOWN")
+    delim, width, rows = best
+    rows = rows[:SAMPLE_RECORDS + 1]
     quoted = _has_quotes(text, delim, quote)
     header = _decide_header(rows, settings.get("ContainsHeader") or "UNKNOWN")
     data = rows[1:] if header else rows
@@ -298,7 +304,7 @@ def _csv(text: str, settings: dict | None) -> FileSchema | str | None:
     columns = tuple((n, t or "string") for n, t in zip(names, types))
     size = sum(len(delim.join(r).encode()) + 1 for r in data)
     return FileSchema("csv", columns, records=len(data), record_bytes=size, delimiter=delim,
-                      header=header, quoted=quoted, problems=problems)
+                      header=header, quoted=quoted)
 
 
 def _decide_header(rows: list[list[str]], contains_header: str) -> bool:

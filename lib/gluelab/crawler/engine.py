@@ -23,8 +23,7 @@ location holds it are neither deleted, deprecated nor rewritten from the objects
 object is logged at ERROR level with its key and the reason and listed in ``CrawlResult.unreadable`` (an
 incremental crawl reads its folder again next time). Objects no classifier recognises (UNKNOWN) are logged
 at WARN level and listed in ``CrawlResult.unclassified``; records left out of a classified object (a JSON
-line that is not an object, a CSV row with another number of fields) are logged at WARN level with the line
-and listed in ``CrawlResult.rejected``.
+line that is not an object) are logged at WARN level with the line and listed in ``CrawlResult.rejected``.
 """
 from __future__ import annotations
 
