@@ -124,6 +124,8 @@ def _read(spark, fmt, path, schema, options) -> QuarantineResult:
     where = path if isinstance(path, str) else ", ".join(path)
 
     passed_on = {k: v for k, v in opts.items() if k.lower() not in ("mode", "columnnameofcorruptrecord")}
+    if fmt == "json" and "maxstringlen" not in lower:  # Jackson's default (20,000,000) is no JSON rule
+        passed_on["maxStringLen"] = str(2**31 - 1)
     reader = (spark.read.schema(StructType(schema.fields + [StructField(corrupt, StringType())]))
               .options(**passed_on)
               .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", corrupt))

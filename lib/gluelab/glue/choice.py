@@ -315,6 +315,10 @@ def _converter(dt: T.DataType, choices=frozenset(), path=()):
     return lambda v: v
 
 
+#: Spark's JSON parser refuses strings longer than 20,000,000 characters by default (Jackson's limit); the
+#: Python pass took them, so Spark must too.
+_MAX_STRING = 2**31 - 1
+
 #: The error records of a JSON read: the raw line (or document), why it is not a record, and its file.
 JSON_ERRORS = T.StructType([T.StructField("record", T.StringType()), T.StructField("reason", T.StringType()),
                             T.StructField("source_file", T.StringType())])
@@ -378,7 +382,7 @@ def _read_json(spark, paths, multiline, json_path):
     root.kinds = ["struct"]
     schema = _one_type("struct", root, (), False, choices, plan)
     if not plan and steps is None and not n_bad:
-        reader = spark.read.schema(schema).option("multiLine", multiline)
+        reader = spark.read.schema(schema).option("multiLine", multiline).option("maxStringLen", _MAX_STRING)
         return reader.json(list(paths)), frozenset(), None, bad[:3], n_bad
     conv = _converter(schema, frozenset(choices))
 

@@ -631,6 +631,8 @@ def _read_csv(spark, s3, files: list, options: dict, with_file: bool):
     names = _csv_first_record(s3, files, spark_options)
     if names is None:  # compressed other than gzip, or a very long first line: let Spark find it
         names = spark.read.options(**spark_options).csv(uris).columns
+    if not names:  # only empty files: no columns, no records
+        return spark.createDataFrame([], T.StructType([])), frozenset(), None
     if not header:
         names = [f"col{i}" for i in range(len(names))]
     catalog_names = options.get(_CATALOG_COLUMNS)
