@@ -106,9 +106,9 @@ def test_malformed_json_lines_become_error_records_with_their_line(lab, glue_con
     assert _rows(frame, "id", "tag") == [(1, "x"), (4, "w"), (5, "v")]
     assert frame.errorsCount() == 3 and frame.count() + frame.errorsCount() == 6  # the non-blank lines
     assert _errors(frame) == [
-        (uri + "a.json", "line 2: not valid JSON (Expecting value at column 17)", '{"id": 2, "tag": '),
+        (uri + "a.json", "line 2: not valid JSON (Expecting value, column 17)", '{"id": 2, "tag": '),
         (uri + "a.json", "line 4: not a JSON object (a JSON array)", "[3]"),
-        (uri + "b c=d.json", "line 2: not valid JSON (Expecting value at column 1)", "not json"),
+        (uri + "b c=d.json", "line 2: not valid JSON (Expecting value, column 1)", "not json"),
     ]
     row = frame.errorsAsDynamicFrame().toDF().first()
     assert (row.transformation, row.transformation_ctx) == ("DataSource", "src")

@@ -210,7 +210,7 @@ def _json(text: str) -> FileSchema | None:
         try:
             doc = json.loads(line)
         except ValueError as exc:
-            problems.append(f"line {n}: not valid JSON ({getattr(exc, 'msg', exc)} at column "
+            problems.append(f"line {n}: not valid JSON ({getattr(exc, 'msg', exc)}, column "
                             f"{getattr(exc, 'colno', '?')})")
             continue
         if len(lines) > 1 and not isinstance(doc, dict):

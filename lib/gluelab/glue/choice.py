@@ -171,8 +171,8 @@ def _parsed_records(text: str, multiline: bool, steps) -> list:
     try:
         records = _records_of(text, multiline, steps)
     except ValueError as exc:  # json.JSONDecodeError: msg, lineno, colno
-        where = f" at line {exc.lineno}," if multiline and hasattr(exc, "lineno") else " at"
-        raise ValueError(f"not valid JSON ({getattr(exc, 'msg', exc)}{where} column "
+        where = f", line {exc.lineno}" if multiline and hasattr(exc, "lineno") else ""
+        raise ValueError(f"not valid JSON ({getattr(exc, 'msg', exc)}{where}, column "
                          f"{getattr(exc, 'colno', '?')})") from None
     for rec in records:
         if not isinstance(rec, dict):
