@@ -243,7 +243,108 @@ def test_empty_and_corrupt_files_are_reported_not_fatal(world):
     assert list(world.tables()) == ["data"]
     assert world.tables()["data"]["Parameters"]["objectCount"] == "1"
     text = "\n".join(result.messages)
-    assert "empty.csv is empty" in text and "broken.parquet has no readable Parquet footer" in text
+    assert "empty.csv is empty" in text
+    assert f"could not read s3://{world.bucket}/data/t/broken.parquet: no readable Parquet footer" in text
+    assert [u for u, _ in result.unclassified] == [f"s3://{world.bucket}/data/t/empty.csv"]
+    assert [u for u, _ in result.unreadable] == [f"s3://{world.bucket}/data/t/broken.parquet"]
+
+
+def test_json_lines_with_a_bad_line_stay_json_and_name_the_line(world):
+    world.put("data/a.json", b'{"id": 1, "name": "a"}\n{"id": 2, "name": "b"}\n{"id": 3, "name": \n'
+                             b'{"id": 4, "name": "d"}\n')
+    result = world.crawl()
+    table = world.tables()["data"]
+    assert table["Parameters"]["classification"] == "json"
+    assert world.columns("data") == [("id", "int"), ("name", "string")]
+    assert table["Parameters"]["recordCount"] == "3"
+    assert [(u, p.split(":")[0]) for u, p in result.rejected] == [(f"s3://{world.bucket}/data/a.json", "line 3")]
+    assert any(f"s3://{world.bucket}/data/a.json line 3: not valid JSON" in m for m in result.messages)
+
+
+def test_ragged_csv_is_unknown_naming_the_first_odd_line(world):
+    world.put("data/a.csv", b"id,name,v\n1,a,2.5\n2,b\n3,c,4.5\n4,d,5.5,extra\n5,e,6.5\n")
+    result = world.crawl()
+    assert world.tables() == {}
+    (uri, reason), = result.unclassified
+    assert reason == (f"{uri}: CSV rows with different numbers of fields (line 3 has 2 where the first row has 3 "
+                      f"and 1 more row(s)): classification UNKNOWN")
+
+
+def test_a_truncated_gzip_is_unreadable_not_a_good_table(world):
+    body = gzip.compress(b"id,name\n" + b"".join(b"%d,name%d\n" % (i, i) for i in range(2000)))
+    world.put("data/t.csv.gz", body[:len(body) // 2])
+    result = world.crawl()
+    assert world.tables() == {}
+    (uri, reason), = result.unreadable
+    assert uri == f"s3://{world.bucket}/data/t.csv.gz" and "truncated gzip" in reason and uri in reason
+
+
+def test_gzip_is_read_whole_and_its_records_counted(world):
+    text = b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(300_000))
+    world.put("data/t.csv.gz", gzip.compress(text) + gzip.compress(b"300000,last\n"))  # two gzip members
+    result = world.crawl()
+    assert not result.unreadable
+    assert abs(int(world.tables()["data"]["Parameters"]["recordCount"]) - 300_001) < 3_000
+
+
+def test_latin1_text_is_reported_with_its_line(world):
+    world.put("data/a.csv", "id,name\n1,caf\u00e9\n".encode("latin-1"))
+    result = world.crawl()
+    (uri, reason), = result.unclassified
+    assert uri in reason and "not UTF-8 text (byte 0xe9 on line 2" in reason
+
+
+class FailingReads:
+    """A storage whose reads of some keys fail, as S3 does for AccessDenied or a dropped connection."""
+
+    def __init__(self, storage, failing):
+        self.storage, self.failing = storage, failing
+
+    def __getattr__(self, name):
+        return getattr(self.storage, name)
+
+    def read(self, bucket, key, start=0, length=None):
+        if key in self.failing:
+            raise PermissionError(f"AccessDenied: GetObject on s3://{bucket}/{key}")
+        return self.storage.read(bucket, key, start, length)
+
+    def open(self, bucket, key, size):
+        from gluelab.crawler.backends import RangeFile
+        return RangeFile(lambda start, length: self.read(bucket, key, start, length), size)
+
+
+@pytest.mark.parametrize("behavior", ["DELETE_FROM_DATABASE", "DEPRECATE_IN_DATABASE"])
+def test_a_read_error_is_not_deleted_data(world, behavior):
+    world.put("data/a/x.csv", b"id,v\n1,2\n3,4\n")
+    world.put("data/b/k=1/x.json", b'{"q": "r"}\n')
+    world.put("data/b/k=2/x.json", b'{"q": "s"}\n')
+    world.put("data/c/x.parquet", parquet(pa.table({"z": [1]})))
+    world.crawl()
+    before = world.tables()
+    assert sorted(before) == ["a", "b", "c"]
+    world.storage = FailingReads(world.storage, {"data/a/x.csv", "data/b/k=2/x.json", "data/c/x.parquet"})
+    result = world.crawl(delete_behavior=behavior)
+    after = world.tables()
+    assert sorted(after) == ["a", "b", "c"] and result.tables_deleted == 0
+    assert all("DEPRECATED_BY_CRAWLER" not in t["Parameters"] for t in after.values())
+    assert world.columns("c") == [("z", "bigint")]
+    parts = world.glue.get_partitions(DatabaseName=world.db, TableName="b")["Partitions"]
+    assert sorted(p["Values"] for p in parts) == [["1"], ["2"]] and result.partitions_deleted == 0
+    assert sorted(u for u, _ in result.unreadable) == [f"s3://{world.bucket}/data/{k}" for k in
+                                                       ("a/x.csv", "b/k=2/x.json", "c/x.parquet")]
+    assert all("AccessDenied" in reason and uri in reason for uri, reason in result.unreadable)
+
+
+def test_an_unreadable_folder_is_read_again_by_the_next_incremental_crawl(world):
+    world.put("data/t/day=1/a.csv", b"id,v\n1,2\n3,4\n")
+    world.put("data/t/day=2/a.csv", b"id,v\n1,2\n3,4\n")
+    healthy = world.storage
+    world.storage = FailingReads(healthy, {"data/t/day=2/a.csv"})
+    first = world.crawl("data/t/", recrawl_behavior="CRAWL_NEW_FOLDERS_ONLY")
+    assert first.partitions_created == 1 and len(first.unreadable) == 1
+    world.storage = healthy
+    again = world.crawl("data/t/", recrawl_behavior="CRAWL_NEW_FOLDERS_ONLY")
+    assert {k for k, _ in world.reads} == {"data/t/day=2/a.csv"} and again.partitions_created == 1
 
 
 def test_big_objects_are_sampled_not_read_whole(world):

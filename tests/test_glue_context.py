@@ -93,6 +93,47 @@ def test_json_lines_and_multiline(lab, glue_context, where):
     assert _rows(multi, "id", "tag") == [(3, "z"), (4, "w")]
 
 
+def _errors(frame):
+    return sorted((r.info, r.reason, r.record) for r in frame.errorsAsDynamicFrame().toDF().collect())
+
+
+def test_malformed_json_lines_become_error_records_with_their_line(lab, glue_context, where):
+    bucket, prefix, uri = where
+    _put(lab, bucket, prefix + "a.json", '{"id": 1, "tag": "x"}\n{"id": 2, "tag": \n\n[3]\n{"id": 4, "tag": "w"}\n')
+    _put(lab, bucket, prefix + "b c=d.json", '{"id": 5, "tag": "v"}\nnot json\n')
+    frame = glue_context.create_dynamic_frame.from_options(
+        "s3", {"paths": [uri]}, format="json", transformation_ctx="src")
+    assert _rows(frame, "id", "tag") == [(1, "x"), (4, "w"), (5, "v")]
+    assert frame.errorsCount() == 3 and frame.count() + frame.errorsCount() == 6  # the non-blank lines
+    assert _errors(frame) == [
+        (uri + "a.json", "line 2: not valid JSON (Expecting value, column 17)", '{"id": 2, "tag": '),
+        (uri + "a.json", "line 4: not a JSON object (a JSON array)", "[3]"),
+        (uri + "b c=d.json", "line 2: not valid JSON (Expecting value, column 1)", "not json"),
+    ]
+    row = frame.errorsAsDynamicFrame().toDF().first()
+    assert (row.transformation, row.transformation_ctx) == ("DataSource", "src")
+
+
+def test_from_catalog_json_sends_malformed_lines_to_the_error_records(lab, glue_context, where):
+    bucket, prefix, uri = where
+    glue = lab.client("glue")
+    _put(lab, bucket, prefix + "flat/a.json", '{"id": 1}\n{"id": \n{"id": 3}\n')
+    _put(lab, bucket, prefix + "parts/k=1/a.json", '{"id": 1}\n{oops}\n')
+    _put(lab, bucket, prefix + "parts/k=2/a.json", '{"id": 2}\n')
+    sd = {"Columns": [{"Name": "id", "Type": "int"}],
+          "SerdeInfo": {"SerializationLibrary": "org.openx.data.jsonserde.JsonSerDe"}}
+    flat = f"flat_{uuid.uuid4().hex[:6]}"
+    glue.create_table(DatabaseName=DB, TableInput={"Name": flat, "Parameters": {"classification": "json"},
+                                                   "StorageDescriptor": {**sd, "Location": uri + "flat/"}})
+    frame = glue_context.create_dynamic_frame.from_catalog(database=DB, table_name=flat)
+    assert _rows(frame, "id") == [(1,), (3,)] and [e[1][:7] for e in _errors(frame)] == ["line 2:"]
+    parts = f"parts_{uuid.uuid4().hex[:6]}"
+    _partitioned_table(glue, parts, {**sd, "Location": uri + "parts/"}, "json", [("k", "string")], [("1",), ("2",)])
+    frame = glue_context.create_dynamic_frame.from_catalog(database=DB, table_name=parts)
+    assert _rows(frame, "id", "k") == [(1, "1"), (2, "2")]
+    assert [(e[0], e[1][:7], e[2]) for e in _errors(frame)] == [(uri + "parts/k=1/a.json", "line 2:", "{oops}")]
+
+
 def test_json_path_reads_records_nested_in_a_document(lab, glue_context, where):
     bucket, prefix, uri = where
     _put(lab, bucket, prefix + "nested/a.json",

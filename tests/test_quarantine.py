@@ -40,6 +40,12 @@ def bucket(endpoint):
     for key, body in [("csv/a.csv", CSV_A), ("csv/b.csv", CSV_B), ("json/lines.json", JSON_LINES),
                       ("bad/notes.txt", b"this is\nnot a table at all\n"),
                       ("comments/c.csv", b"# exported\nid,amount,day,name\n1,1.0,2024-01-01,a\n# end\n"),
+                      ("quotes/q.csv",
+                       b'id,amount,day,name\n1,1.0,2024-01-01,"ok, quoted"\n2,2.0,2024-01-02,"cut short\n'
+                       b'3,3.0,2024-01-03,plain\n4,"4.0,2024-01-04,d\n5,5.0,2024-01-05,say ""hi""\n'
+                       b'2,2.0,2024-01-02,cut short\n'),
+                      ("latin 1/caf\u00e9 x=1.csv", "id,amount,day,name\n1,1.0,2024-01-01,Jos\u00e9\n"
+                                                      "2,2.0,2024-01-02,Bob\n".encode("latin-1")),
                       ("multiline/m.csv",
                        b'id,amount,day,name\n1,1.0,2024-01-01,"two\nlines"\n2,x,2024-01-02,b\n')]:
         s3.put_object(Bucket=name, Key=key, Body=body)
@@ -86,6 +92,30 @@ def test_json_lines_broken_and_mistyped_are_quarantined(spark, bucket):
         ('{"id": "two", "amount": 1}', "column id: cannot parse 'two' as int"),
         ('{"id": 3, "amount": ', "not valid JSON"),
     ]
+
+
+def test_an_unterminated_quote_is_never_a_good_row(spark, bucket):
+    result = quarantine.read_csv(spark, f"s3://{bucket}/quotes", SCHEMA, header=True)
+    assert (result.input_rows, result.good_rows, result.quarantined_rows) == (6, 4, 2)
+    good = sorted(tuple(r) for r in result.good.collect())
+    assert [(r[0], r[3]) for r in good] == [(1, "ok, quoted"), (2, "cut short"), (3, "plain"),
+                                            (5, 'say ""hi""')]
+    assert reasons(result) == [
+        ('2,2.0,2024-01-02,"cut short',
+         "unterminated quote in column name: the value would be cut short at the end of the line"),
+        ('4,"4.0,2024-01-04,d', "column amount: cannot parse '4.0,2024-01-04,d' as double"),
+    ]
+    assert result.good.count() + result.quarantined.count() == result.input_rows
+
+
+def test_text_that_is_not_utf8_is_quarantined_and_named(spark, bucket):
+    uri = f"s3://{bucket}/latin 1/caf\u00e9 x=1.csv"
+    result = quarantine.read_csv(spark, uri, SCHEMA, header=True)
+    assert (result.input_rows, result.good_rows, result.quarantined_rows) == (2, 1, 1)
+    bad, = result.quarantined.collect()
+    assert bad.source_file == uri and bad.reason.startswith("not UTF-8 text") and "encoding=" in bad.reason
+    right = quarantine.read_csv(spark, uri, SCHEMA, header=True, encoding="ISO-8859-1")
+    assert sorted(r.name for r in right.good.collect()) == ["Bob", "Jos\u00e9"] and right.quarantined_rows == 0
 
 
 def test_comment_lines_are_not_records(spark, bucket):

@@ -1,6 +1,7 @@
 """Crawlers through boto3 on the local endpoint, as a learner's script uses them on AWS (start_crawler really
 crawls). Also the contract of the crawler hooks in gluelab.localaws.glue_crawlers."""
 import io
+import json
 import time
 import uuid
 
@@ -234,3 +235,47 @@ def test_gluelab_answered_actions_return_glue_errors(setup):
     _, glue, _, db, _ = setup
     with pytest.raises(glue.exceptions.EntityNotFoundException):
         glue.get_crawler_metrics(CrawlerNameList=[f"{db}-missing"])
+
+
+def test_a_read_error_keeps_the_tables_and_is_reported(setup, monkeypatch):
+    s3, glue, bucket, db, crawler = setup
+    from gluelab.localaws.crawler_storage import MotoStorage
+
+    s3.put_object(Bucket=bucket, Key="lake/a/x.csv", Body=b"id,v\n1,2\n3,4\n")
+    for k in (1, 2):
+        s3.put_object(Bucket=bucket, Key=f"lake/b/k={k}/x.json", Body=b'{"q": "r"}\n')
+    s3.put_object(Bucket=bucket, Key="lake/b/k=3/notes.txt", Body=b"")
+    name = crawler(SchemaChangePolicy={"UpdateBehavior": "UPDATE_IN_DATABASE",
+                                       "DeleteBehavior": "DELETE_FROM_DATABASE"})
+    run(glue, name)
+    failing = {"lake/a/x.csv", "lake/b/k=2/x.json"}
+    read = MotoStorage.read
+
+    def flaky(self, bucket_, key, start=0, length=None):
+        if key in failing:
+            raise OSError(f"AccessDenied reading {key}")
+        return read(self, bucket_, key, start, length)
+
+    monkeypatch.setattr(MotoStorage, "read", flaky)
+    info, _ = run(glue, name)
+    tables = {t["Name"] for t in glue.get_tables(DatabaseName=db)["TableList"]}
+    assert tables == {"a", "b"}
+    parts = glue.get_partitions(DatabaseName=db, TableName="b")["Partitions"]
+    assert sorted(p["Values"] for p in parts) == [["1"], ["2"]]
+    assert info["LastCrawl"]["Status"] == "SUCCEEDED"
+    message = info["LastCrawl"]["ErrorMessage"]
+    assert message.startswith("gluelab: 2 object(s) could not be read")
+    assert f"s3://{bucket}/lake/a/x.csv" in message and "AccessDenied" in message
+    crawl = glue.list_crawls(CrawlerName=name)["Crawls"][-1]
+    summary = json.loads(crawl["Summary"])
+    counts = summary["TablesDeleted"], summary["ObjectsUnreadable"], summary["ObjectsUnclassified"]
+    assert counts == (0, 2, 1)
+    assert crawl["ErrorMessage"] == message
+    prefix = info["LastCrawl"]["MessagePrefix"]
+    logs = boto3.client("logs")
+    events = logs.get_log_events(logGroupName="/aws-glue/crawlers", logStreamName=name)["events"]
+    lines = [e["message"] for e in events if e["message"].startswith(f"[{prefix}]")]
+    unread = f"ERROR : could not read s3://{bucket}/lake/b/k=2/x.json: OSError: AccessDenied"
+    assert any(unread in m for m in lines)
+    assert any(f"WARN : s3://{bucket}/lake/b/k=3/notes.txt is empty" in m for m in lines)
+    assert not any("is gone" in m for m in lines)

@@ -16,6 +16,14 @@ it was. Policies (AWS Developer Guide, "Setting crawler configuration options", 
 * ``CrawlerOutput.Partitions.AddOrUpdateBehavior = "InheritFromTable"``: partitions copy the table's schema.
 * ``TablePrefix`` is put in front of every table name; a name already taken by a table at another location
   gets a short hash suffix, as AWS does.
+
+Bad input (gluelab's rules; the messages are gluelab's wording): an object that cannot be read (a read error,
+a truncated gzip, a corrupt Parquet footer) is not taken for deleted data. The tables and partitions whose
+location holds it are neither deleted, deprecated nor rewritten from the objects that could be read; the
+object is logged at ERROR level with its key and the reason and listed in ``CrawlResult.unreadable`` (an
+incremental crawl reads its folder again next time). Objects no classifier recognises (UNKNOWN) are logged
+at WARN level and listed in ``CrawlResult.unclassified``; records left out of a classified object (a JSON
+line that is not an object) are logged at WARN level with the line and listed in ``CrawlResult.rejected``.
 """
 from __future__ import annotations
 
@@ -85,6 +93,12 @@ class CrawlResult:
     objects_read: int = 0
     tables: list = field(default_factory=list)
     messages: list = field(default_factory=list)
+    #: ``(s3 uri, reason)`` of objects that could not be read: what the catalog says about them is kept
+    unreadable: list = field(default_factory=list)
+    #: ``(s3 uri, reason)`` of objects no classifier recognised (classification UNKNOWN)
+    unclassified: list = field(default_factory=list)
+    #: ``(s3 uri, "line N: reason")`` of records left out of classified objects
+    rejected: list = field(default_factory=list)
 
 
 def _never() -> bool:
@@ -95,16 +109,17 @@ def crawl(spec: CrawlerSpec, storage: backends.Storage, catalog: backends.Catalo
           state: CrawlState | None = None, cancelled=_never, log=None) -> CrawlResult:
     """Run one crawl of ``spec``; ``state`` (updated in place) carries what earlier crawls saw.
 
-    ``cancelled()`` is polled while objects are read; ``log(message)`` receives each message as it happens.
-    Raises CrawlError when the crawl cannot run and CrawlCancelled when cancelled before writing.
+    ``cancelled()`` is polled while objects are read; ``log(message, level)`` receives each message as it
+    happens (level ``INFO``, ``WARN`` or ``ERROR``). Raises CrawlError when the crawl cannot run and
+    CrawlCancelled when cancelled before writing.
     """
     state = state if state is not None else CrawlState()
     result = CrawlResult()
 
-    def note(message: str) -> None:
+    def note(message: str, level: str = "INFO") -> None:
         result.messages.append(message)
         if log:
-            log(message)
+            log(message, level)
 
     if not spec.database or not catalog.database_exists(spec.database):
         raise CrawlError(f"Database {spec.database or '(none)'} not found.")
@@ -149,19 +164,33 @@ def crawl(spec: CrawlerSpec, storage: backends.Storage, catalog: backends.Catalo
                 raise CrawlCancelled("the crawl was stopped before it wrote to the Data Catalog")
             schema = classify.classify(storage, obj, spec.csv_classifier)
             result.objects_read += 1
+            uri = f"s3://{bucket}/{obj.key}"
             seen_now.add(f"s3://{bucket}/{obj.key[:obj.key.rfind('/') + 1]}")
-            if schema.classification is None:
-                note(schema.message)
+            if schema.unreadable:
+                result.unreadable.append((uri, schema.message))
+                note(schema.message, "ERROR")
                 continue
+            if schema.classification is None:
+                result.unclassified.append((uri, schema.message))
+                note(schema.message, "WARN")
+                continue
+            for problem in schema.problems:
+                result.rejected.append((uri, problem))
+                note(f"{uri} {problem}: record left out of the {schema.classification} table", "WARN")
             classified.append((obj, schema))
         if incremental:
             classified = _attach_to_known(classified, existing, spec.name, bucket, appended)
+        elif result.unreadable:
+            classified, kept = _keep_layout(classified, existing, spec.name, bucket,
+                                            [uri for uri, _ in result.unreadable], spec.table_prefix)
+            plans += [(plan, patterns) for plan in kept]
         for plan in layout.group(classified, bucket, prefix, combine=combine, table_level=level):
             plans.append((plan, patterns))
     if cancelled():
         raise CrawlCancelled("the crawl was stopped before it wrote to the Data Catalog")
 
     named = _name_tables(plans, existing, spec.table_prefix)
+    unread = [uri for uri, _ in result.unreadable]
     written: set[str] = set()
     for name, plan, patterns in named:
         new = tables.table_input(name, plan, spec.name, [f"{plan.location}{p}" for p in patterns] or None)
@@ -176,7 +205,12 @@ def crawl(spec: CrawlerSpec, storage: backends.Storage, catalog: backends.Catalo
             continue
         if merge_new and "DEPRECATED_BY_CRAWLER" not in old.get("Parameters", {}):
             new = _merge_new_columns(old, new)
-        if tables.shape(old) != tables.shape(new):
+        blocked = _unread_under(unread, plan.location)
+        if blocked and tables.shape(old) != tables.shape(new):
+            note(f"Table {name} not updated: {blocked} object(s) under {plan.location} could not be read, so "
+                 f"its schema is kept as it was (gluelab)", "WARN")
+            new = catalogmodel.table_input(old)
+        elif tables.shape(old) != tables.shape(new):
             if update == "UPDATE_IN_DATABASE" or "DEPRECATED_BY_CRAWLER" in old.get("Parameters", {}):
                 catalog.update_table(spec.database, new)
                 result.tables_updated += 1
@@ -184,20 +218,32 @@ def crawl(spec: CrawlerSpec, storage: backends.Storage, catalog: backends.Catalo
             else:
                 note(f"Table {name} has a schema change; not updated (SchemaChangePolicy UpdateBehavior LOG)")
                 new = catalogmodel.table_input(old)
-        _sync_partitions(catalog, spec, name, new, plan, inherit, delete, update, result, note)
+        _sync_partitions(catalog, spec, name, new, plan, inherit, delete, update, result, note, unread)
     for table, plan in appended:
         _add_partitions(catalog, spec, table["Name"], catalogmodel.table_input(table), plan, plan.partitions,
                         inherit, result)
         result.tables.append(table["Name"])
 
     if not incremental:
-        _handle_deleted_tables(catalog, spec, existing, written, include_uris, delete, result, note)
-    state.seen_folders |= seen_now
+        _handle_deleted_tables(catalog, spec, existing, written, include_uris, delete, result, note, unread)
+    # a folder with an object that could not be read is not "seen": an incremental crawl reads it again
+    state.seen_folders |= {f for f in seen_now if not _unread_under(unread, f)}
     state.crawls += 1
     note(f"Crawl finished: {result.tables_created} table(s) created, {result.tables_updated} updated, "
          f"{result.tables_deleted} deleted; {result.partitions_created} partition(s) added; "
-         f"{result.objects_read} object(s) read")
+         f"{result.objects_read} object(s) read"
+         + (f", {len(result.unreadable)} could not be read" if result.unreadable else "")
+         + (f", {len(result.unclassified)} not classified (UNKNOWN)" if result.unclassified else "")
+         + (f"; {len(result.rejected)} record(s) left out" if result.rejected else ""),
+         "ERROR" if result.unreadable else "INFO")
     return result
+
+
+def _unread_under(unread: list[str], location: str) -> int:
+    """How many of the unreadable objects' URIs lie under ``location`` (a folder URI)."""
+    if not location.endswith("/"):
+        location += "/"
+    return sum(1 for uri in unread if uri.startswith(location))
 
 
 def _sample(objects, sample_size):
@@ -215,9 +261,33 @@ def _sample(objects, sample_size):
 
 def _attach_to_known(classified, existing, crawler, bucket, appended):
     """Incremental crawls: files in new folders under a table this crawler made become its new partitions."""
-    rest = []
-    known = sorted(((t["StorageDescriptor"].get("Location", ""), t) for t in existing.values()
-                    if t.get("Parameters", {}).get("UPDATED_BY_CRAWLER") == crawler and t.get("PartitionKeys")),
+    known = [t for t in existing.values()
+             if t.get("Parameters", {}).get("UPDATED_BY_CRAWLER") == crawler and t.get("PartitionKeys")]
+    rest, attached = _attach(classified, known, bucket)
+    appended.extend(attached)
+    return rest
+
+
+def _keep_layout(classified, existing, crawler, bucket, unread, table_prefix):
+    """Tables this crawler made whose location holds an object that could not be read keep their name, root
+    and partition keys: without that object the readable files could group differently (e.g. into one table
+    at the include path). Returns ``(the other files, plans for those tables)``."""
+    pinned = [t for t in existing.values() if t.get("Parameters", {}).get("UPDATED_BY_CRAWLER") == crawler
+              and _unread_under(unread, t.get("StorageDescriptor", {}).get("Location", ""))]
+    rest, attached = _attach(classified, pinned, bucket)
+    plans = []
+    for table, plan in attached:
+        if plan.name.startswith(table_prefix):
+            plan.name = plan.name[len(table_prefix):]
+        plans.append(plan)
+    return rest, plans
+
+
+def _attach(classified, tables_, bucket):
+    """Files under the location of one of ``tables_`` (deepest first), at its partition depth, planned as that
+    table's files: ``(the other files, [(table, plan)])``."""
+    rest, attached = [], []
+    known = sorted(((t["StorageDescriptor"].get("Location", ""), t) for t in tables_),
                    key=lambda lt: -len(lt[0]))
     plans: dict[str, layout.TablePlan] = {}
     for obj, schema in classified:
@@ -225,24 +295,25 @@ def _attach_to_known(classified, existing, crawler, bucket, appended):
         for location, table in known:
             if not location.endswith("/"):
                 location += "/"
+            keys = table.get("PartitionKeys") or []
             if uri.startswith(location):
                 parts = uri[len(location):].split("/")[:-1]
-                if len(parts) != len(table["PartitionKeys"]):
+                if len(parts) != len(keys):
                     continue
                 plan = plans.get(table["Name"])
                 if plan is None:
                     plan = layout.TablePlan(table["Name"], bucket, location[len(f"s3://{bucket}/"):],
-                                            [k["Name"] for k in table["PartitionKeys"]])
+                                            [k["Name"] for k in keys])
                     plans[table["Name"]] = plan
-                    appended.append((table, plan))
+                    attached.append((table, plan))
                 values = tuple(p.partition("=")[2] if "=" in p and k["Name"] == p.partition("=")[0].lower()
-                               else p for p, k in zip(parts, table["PartitionKeys"]))
+                               else p for p, k in zip(parts, keys))
                 folder = plan.root + "".join(p + "/" for p in parts)
                 plan.partitions.setdefault(values, (folder, []))[1].append((obj, schema))
                 break
         else:
             rest.append((obj, schema))
-    return rest
+    return rest, attached
 
 
 def _name_tables(plans, existing, prefix):
@@ -278,7 +349,7 @@ def _add_partitions(catalog, spec, name, table, plan, partitions, inherit, resul
     result.partitions_created += len(inputs)
 
 
-def _sync_partitions(catalog, spec, name, table, plan, inherit, delete, update, result, note):
+def _sync_partitions(catalog, spec, name, table, plan, inherit, delete, update, result, note, unread=()):
     if not plan.partition_keys:
         return
     current = {tuple(p["Values"]): p for p in catalog.partitions(spec.database, name)}
@@ -286,6 +357,8 @@ def _sync_partitions(catalog, spec, name, table, plan, inherit, delete, update, 
     _add_partitions(catalog, spec, name, table, plan, new, inherit, result)
     changed = []
     for values, (folder, files) in sorted(plan.partitions.items()):
+        if values in current and _unread_under(unread, f"s3://{plan.bucket}/{folder}"):
+            continue  # some of its objects could not be read: its schema stays as it was
         if values in current:
             want = tables.partition_input(values, f"s3://{plan.bucket}/{folder}", files, table, spec.name, inherit)
             have = current[values].get("StorageDescriptor", {})
@@ -297,6 +370,12 @@ def _sync_partitions(catalog, spec, name, table, plan, inherit, delete, update, 
         catalog.batch_update_partition(spec.database, name, chunk)
     result.partitions_updated += len(changed)
     gone = [list(v) for v in current if v not in plan.partitions]
+    kept = [v for v in gone
+            if _unread_under(unread, current[tuple(v)].get("StorageDescriptor", {}).get("Location", ""))]
+    if kept:
+        note(f"{len(kept)} partition(s) of table {name} kept: objects in their folders could not be read "
+             f"(gluelab)", "WARN")
+        gone = [v for v in gone if v not in kept]
     if gone and delete == "DELETE_FROM_DATABASE":
         for chunk in catalogmodel.batches(gone):
             catalog.batch_delete_partition(spec.database, name, chunk)
@@ -306,13 +385,18 @@ def _sync_partitions(catalog, spec, name, table, plan, inherit, delete, update, 
         note(f"{len(gone)} partition(s) of table {name} have no data any more (DeleteBehavior {delete})")
 
 
-def _handle_deleted_tables(catalog, spec, existing, written, include_uris, delete, result, note):
+def _handle_deleted_tables(catalog, spec, existing, written, include_uris, delete, result, note, unread=()):
     for name, table in existing.items():
         params = table.get("Parameters", {})
         location = table.get("StorageDescriptor", {}).get("Location", "")
         if name in written or params.get("UPDATED_BY_CRAWLER") != spec.name:
             continue
         if not any(location.startswith(uri) or uri.startswith(location) for uri in include_uris):
+            continue
+        blocked = _unread_under(list(unread), location)
+        if blocked:
+            note(f"Table {name} kept as it was: {blocked} object(s) at {location} could not be read (gluelab)",
+                 "WARN")
             continue
         if delete == "DELETE_FROM_DATABASE":
             catalog.delete_table(spec.database, name)

@@ -7,10 +7,11 @@ same on Spark DataFrames:
 - :func:`csv_frame` types an all-string CSV read in one aggregation pass: a column whose non-empty values are
   all integers is ``long``, all numbers ``double``, all ``true``/``false`` ``boolean``; numbers mixed with text
   make a choice of the numeric type and ``string``; empty strings are null.
-- :func:`json_frame` reads JSON (lines, or whole-file documents) after one Python pass over the text that
+- :func:`read_json` reads JSON (lines, or whole-file documents) after one Python pass over the text that
   collects each field's types; fields whose records disagree become choices (nested structs included). No
   choices inside arrays: array elements that disagree widen ``int``/``long``/``double`` to ``double`` and
-  otherwise hold the JSON text as ``string``.
+  otherwise hold the JSON text as ``string``. Lines that are not JSON objects become error records naming
+  the file and the line (:func:`json_frame` raises on them instead).
 - :func:`union_frames` aligns two frames for ``union``; fields whose types differ become choices.
 - ``cast_expr``/``project_expr``/``make_cols_exprs`` are the resolveChoice actions as Column expressions.
 
@@ -165,21 +166,58 @@ def _records_of(text: str, multiline: bool, steps: tuple | None = None):
     return [doc]
 
 
+def _parsed_records(text: str, multiline: bool, steps) -> list:
+    """The records of one line (or whole document): raises ValueError saying why they are not JSON objects."""
+    try:
+        records = _records_of(text, multiline, steps)
+    except ValueError as exc:  # json.JSONDecodeError: msg, lineno, colno
+        where = f", line {exc.lineno}" if multiline and hasattr(exc, "lineno") else ""
+        raise ValueError(f"not valid JSON ({getattr(exc, 'msg', exc)}{where}, column "
+                         f"{getattr(exc, 'colno', '?')})") from None
+    for rec in records:
+        if not isinstance(rec, dict):
+            raise ValueError(f"not a JSON object (a JSON {_json_name(rec)})")
+    return records
+
+
+def _json_name(value) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null", dict: "object"}.get(
+        type(value), "number")
+
+
 def _partition_kinds(multiline, steps=None):
+    """Per partition of the text rows (value, file, block start): the (path, kind) pairs seen, up to three
+    samples of bad records, how many records were bad, and how many rows each (file, block) holds."""
     def run(rows):
-        seen, bad = {}, []
+        seen, bad, n_bad, lines = {}, [], 0, {}
         for row in rows:
+            block = (row[1], row[2])
+            lines[block] = lines.get(block, 0) + 1
             try:
-                for rec in _records_of(row[0], multiline, steps):
-                    if not isinstance(rec, dict):
-                        raise ValueError(f"a JSON record must be an object, got {type(rec).__name__}")
+                for rec in _parsed_records(row[0], multiline, steps):
                     _collect_kinds(rec, (), seen)
             except ValueError as exc:
+                n_bad += 1
                 if len(bad) < 3:
                     bad.append(f"{exc} in {row[0][:80]!r}")
-                else:
-                    bad.append(None)
-        yield list(seen), bad
+        yield list(seen), bad, n_bad, lines
+    return run
+
+
+def _bad_records(multiline, steps, first_line: dict):
+    """Per partition: ``(record, reason, source_file)`` of every line (or document) that is not JSON objects;
+    the reason starts with the line number in its file."""
+    def run(rows):
+        index: dict = {}
+        for row in rows:
+            block = (row[1], row[2])
+            line = first_line[block] + index.get(block, 0)
+            index[block] = index.get(block, 0) + 1
+            try:
+                _parsed_records(row[0], multiline, steps)
+            except ValueError as exc:
+                reason = str(exc) if multiline else f"line {line}: {exc}"
+                yield row[0], reason, row[1]
     return run
 
 
@@ -277,44 +315,87 @@ def _converter(dt: T.DataType, choices=frozenset(), path=()):
     return lambda v: v
 
 
+#: Spark's JSON parser refuses strings longer than 20,000,000 characters by default (Jackson's limit); the
+#: Python pass took them, so Spark must too.
+_MAX_STRING = 2**31 - 1
+
+#: The error records of a JSON read: the raw line (or document), why it is not a record, and its file.
+JSON_ERRORS = T.StructType([T.StructField("record", T.StringType()), T.StructField("reason", T.StringType()),
+                            T.StructField("source_file", T.StringType())])
+
+
 def json_frame(spark, paths: list[str], multiline: bool = False, json_path: str | None = None):
     """Read JSON as a Glue DynamicFrame would: ``(df, choices)`` with choices where records disagree.
 
-    One Python pass over the text collects each field's types (and rejects text that is not JSON objects,
-    with a ValueError quoting up to three bad records). Without conflicts Spark then parses the files with the
-    collected schema; with conflicts, or with ``json_path`` (the records are what that JsonPath selects in each
-    document: see :func:`parse_json_path`), a Python pass builds the records, choices included.
+    Text that is not JSON objects raises a ValueError quoting up to three bad records (:func:`read_json`
+    returns them as error records instead).
     """
+    df, choices, _, bad, n_bad = _read_json(spark, paths, multiline, json_path)
+    if n_bad:
+        raise ValueError(f"{n_bad} malformed JSON record(s) in {list(paths)}: {'; '.join(bad)}")
+    return df, choices
+
+
+def read_json(spark, paths: list[str], multiline: bool = False, json_path: str | None = None):
+    """Read JSON as a Glue DynamicFrame would: ``(df, choices, errors)``.
+
+    One Python pass over the text collects each field's types; fields whose records disagree become choices.
+    A line that is not a JSON object (or, with ``multiline``, a file that is not JSON objects) is not a
+    record: it is an error record in ``errors`` (``record``: the raw text, ``reason``: ``line N: not valid
+    JSON (...)`` or ``line N: not a JSON object (...)``, ``source_file``), so records + error records = the
+    input's non-blank lines. ``errors`` is None when there are none. Without conflicts or bad lines Spark then
+    parses the files with the collected schema; otherwise, or with ``json_path`` (the records are what that
+    JsonPath selects in each document: see :func:`parse_json_path`), a Python pass builds the records.
+    """
+    df, choices, errors, _, _ = _read_json(spark, paths, multiline, json_path)
+    return df, choices, errors
+
+
+def _read_json(spark, paths, multiline, json_path):
     if isinstance(paths, str):
         paths = [paths]
     steps = parse_json_path(json_path) if json_path else None
-    text = spark.read.text(list(paths), wholetext=multiline)
+    # the file (decoded: Spark's file_path is a URI) and the split's start: to number the lines of each file
+    text = spark.read.text(list(paths), wholetext=multiline).select(
+        "value", F.expr("url_decode(replace(_metadata.file_path, '+', '%2B'))").alias("file"),
+        F.col("_metadata.file_block_start").alias("block"))
     parts = text.rdd.mapPartitions(_partition_kinds(multiline, steps)).collect()
-    root, bad = _Node(), []
-    for seen, bad_here in parts:
+    root, bad, n_bad, lines = _Node(), [], 0, {}
+    for seen, bad_here, n_here, lines_here in parts:
         for path, kind in seen:
             node = root.at(path)
             if kind not in node.kinds:
                 node.kinds.append(kind)
         bad += bad_here
-    if bad:
-        shown = "; ".join(b for b in bad if b)
-        raise ValueError(f"{len(bad)} malformed JSON record(s) in {list(paths)}: {shown}")
+        n_bad += n_here
+        lines.update(lines_here)
+    errors = None
+    if n_bad:
+        first_line, running = {}, {}
+        for file, start in sorted(lines):
+            first_line[(file, start)] = running.get(file, 0) + 1
+            running[file] = running.get(file, 0) + lines[(file, start)]
+        errors = spark.createDataFrame(text.rdd.mapPartitions(_bad_records(multiline, steps, first_line)),
+                                       JSON_ERRORS)
     choices: set[str] = set()
     plan: dict = {}
     root.kinds = ["struct"]
     schema = _one_type("struct", root, (), False, choices, plan)
-    if not plan and steps is None:
-        reader = spark.read.schema(schema).option("multiLine", multiline)
-        return reader.json(list(paths)), frozenset()
+    if not plan and steps is None and not n_bad:
+        reader = spark.read.schema(schema).option("multiLine", multiline).option("maxStringLen", _MAX_STRING)
+        return reader.json(list(paths)), frozenset(), None, bad[:3], n_bad
     conv = _converter(schema, frozenset(choices))
 
     def build(rows):
         for row in rows:
-            for rec in _records_of(row[0], multiline, steps):
+            try:
+                records = _parsed_records(row[0], multiline, steps)
+            except ValueError:
+                continue  # an error record
+            for rec in records:
                 yield conv(rec)
     df = spark.createDataFrame(text.rdd.mapPartitions(build), schema, verifySchema=False)
-    return df, frozenset(choices)
+    return df, frozenset(choices), errors, bad[:3], n_bad
 
 
 # ----------------------------------------------------------------------------------------------- union

@@ -15,7 +15,8 @@ data plane:
 CSV is read with every column as a string and then typed as Glue does (choices where values disagree, see
 :mod:`gluelab.glue.choice`). A CSV row with too many or too few fields is not dropped: it becomes an error
 record of the frame (``errorsCount()``, ``errorsAsDynamicFrame()``) carrying the raw line, the reason and the
-file. Without header (``withHeader`` defaults to False, as on Glue) the columns are ``col0``, ``col1``, ...
+file. JSON likewise: a line that is not a JSON object is an error record (``record`` the raw line, ``reason``
+``line N: not valid JSON (...)``, ``info`` the file), so records + error records = the non-blank input lines. Without header (``withHeader`` defaults to False, as on Glue) the columns are ``col0``, ``col1``, ...
 JSON takes ``multiline`` and ``jsonPath`` (records nested in a document, e.g. ``$.records[*]``; the subset
 :func:`gluelab.glue.choice.parse_json_path` reads). ``groupFiles``/``groupSize`` are accepted and change
 nothing: they tune how Glue packs small files into tasks, which Spark's reader already does on its own, and
@@ -578,11 +579,11 @@ def _read_files(ctx: GlueContext, files: list, fmt: str, options: dict, with_fil
             df = df.select("*", _decoded_file())
         return df, frozenset(), None
     if fmt == "json":
-        from .choice import json_frame
+        from .choice import read_json
 
         multiline = _truthy(options.get("multiline", options.get("multiLine", False)))
-        df, choices = json_frame(spark, uris, multiline, options.get("jsonPath"))
-        return df, frozenset(choices), None
+        df, choices, errors = read_json(spark, uris, multiline, options.get("jsonPath"))
+        return df, frozenset(choices), errors
     return _read_csv(spark, ctx.s3_client, files, options, with_file)
 
 
@@ -630,6 +631,8 @@ def _read_csv(spark, s3, files: list, options: dict, with_file: bool):
     names = _csv_first_record(s3, files, spark_options)
     if names is None:  # compressed other than gzip, or a very long first line: let Spark find it
         names = spark.read.options(**spark_options).csv(uris).columns
+    if not names:  # only empty files: no columns, no records
+        return spark.createDataFrame([], T.StructType([])), frozenset(), None
     if not header:
         names = [f"col{i}" for i in range(len(names))]
     catalog_names = options.get(_CATALOG_COLUMNS)
@@ -739,16 +742,18 @@ def _read_json_by_partition(ctx: GlueContext, located: list, keys, options: dict
     groups: dict[tuple, list] = {}
     for f, values in located:
         groups.setdefault(values, []).append(f)
-    frames = []
+    frames, errors = [], None
     for values, files in groups.items():
-        df, choices, _ = _read_files(ctx, files, "json", options)
+        df, choices, bad = _read_files(ctx, files, "json", options)
         df = df.drop(*[name for name, _ in keys if name in df.columns]).select(
             "*", *[F.lit(v).cast(t).alias(name) for v, (name, t) in zip(values, keys)])
         frames.append(ctx._frame(df, "", choices))
+        if bad is not None:
+            errors = bad if errors is None else errors.unionByName(bad)
     merged = frames[0]
     for other in frames[1:]:
         merged = merged.union(other)
-    return merged.toDF(), frozenset(getattr(merged, "choices", frozenset())), None
+    return merged.toDF(), frozenset(getattr(merged, "choices", frozenset())), errors
 
 
 def _refuse_choices(frame) -> None:

@@ -4,7 +4,11 @@ A crawl runs gluelab's crawler (:mod:`gluelab.crawler`) in a background thread, 
 backends (:mod:`.crawler_storage`: no HTTP round trips, so 10,000 objects crawl in seconds). The crawler is
 RUNNING, then STOPPING, then READY; LastCrawl says SUCCEEDED, FAILED (with ErrorMessage) or CANCELLED
 (``stop_crawler``). Messages go to CloudWatch Logs, group ``/aws-glue/crawlers``, stream = the crawler's name,
-each prefixed by the crawl's id. ``get_crawler_metrics`` and ``update_crawler``, which moto lacks, are answered
+each prefixed by the crawl's id and its level (``INFO``, ``WARN``, ``ERROR``). A crawl that met objects it
+could not read still completes (SUCCEEDED: the tables and partitions over them are kept as they were, see
+:mod:`gluelab.crawler.engine`); its ErrorMessage, in gluelab's words, names them and the reason, and every one
+is an ERROR line of the log. The crawl's ``Summary`` (list_crawls) counts them too: ``ObjectsUnreadable``,
+``ObjectsUnclassified`` and ``RecordsLeftOut`` are gluelab's additions to the counts AWS reports. ``get_crawler_metrics`` and ``update_crawler``, which moto lacks, are answered
 at moto's Glue dispatch. A crawler's cron ``Schedule`` fires on the lab's clock (:mod:`.scheduler`); every
 finished crawl emits ``"Glue Crawler State Change"`` (:mod:`.signals`).
 
@@ -57,6 +61,8 @@ CRAWLER_STOPPING_SECONDS = 0.2
 _LAST_CRAWL_STATUS = {"COMPLETED": "SUCCEEDED", "FAILED": "FAILED", "STOPPED": "CANCELLED"}
 #: A finished crawl's ``state`` in its "Glue Crawler State Change" event, as AWS spells it.
 _EVENT_STATE = {"COMPLETED": "Succeeded", "FAILED": "Failed", "STOPPED": "Cancelled"}
+#: ErrorMessage's limit in the Glue API (Crawl, CrawlerHistory, LastCrawlInfo).
+_ERROR_MESSAGE_MAX = 2048
 
 
 class ExecutedCrawl(FakeCrawl):
@@ -157,7 +163,7 @@ def _run_crawl(crawler: FakeCrawler, crawl: ExecutedCrawl) -> None:
         backend = crawler.backend
         result = engine.crawl(spec, MotoStorage(backend.account_id, backend.partition), MotoCatalog(backend),
                               state["crawl_state"], cancelled=crawl.cancel.is_set,
-                              log=lambda message: log("INFO", message))
+                              log=lambda message, level="INFO": log(level, message))
     except CrawlCancelled as exc:
         status = "STOPPED"
         log("INFO", str(exc))
@@ -169,7 +175,12 @@ def _run_crawl(crawler: FakeCrawler, crawl: ExecutedCrawl) -> None:
         state["runtimes"].append(runtime)
         state["last"] = result
         crawl.summary = {"TablesCreated": result.tables_created, "TablesUpdated": result.tables_updated,
-                         "TablesDeleted": result.tables_deleted, "PartitionsCreated": result.partitions_created}
+                         "TablesDeleted": result.tables_deleted,
+                         "PartitionsCreated": result.partitions_created,
+                         "ObjectsUnreadable": len(result.unreadable),
+                         "ObjectsUnclassified": len(result.unclassified),
+                         "RecordsLeftOut": len(result.rejected)}
+        error = unreadable_message(result.unreadable)
     crawl.error_message = error
     crawl.dpu_hour = round(runtime / 3600 * 2, 6)
     crawl.status = "STOPPING"
@@ -181,6 +192,18 @@ def _run_crawl(crawler: FakeCrawler, crawl: ExecutedCrawl) -> None:
     signals.emit(signals.CRAWLER_STATE_CHANGE, {
         "crawlerName": crawler.name, "state": _EVENT_STATE[status],
         **({"errorMessage": error} if error else {})}, resource=crawler)
+
+
+def unreadable_message(unreadable: list) -> str | None:
+    """The ErrorMessage of a crawl that completed but could not read some objects (gluelab's wording)."""
+    if not unreadable:
+        return None
+    head = (f"gluelab: {len(unreadable)} object(s) could not be read; the tables and partitions over them were "
+            f"kept as they were. ")
+    text = head + "; ".join(reason for _, reason in unreadable)
+    if len(text) > _ERROR_MESSAGE_MAX:
+        text = text[:_ERROR_MESSAGE_MAX - 40].rsplit(";", 1)[0] + "; ... (every one is in the crawl's log)"
+    return text
 
 
 def crawler_metrics(crawler: FakeCrawler) -> dict:
