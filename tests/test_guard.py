@@ -58,10 +58,7 @@ def _client(service):
 def _call(client, operation: str, text: str):
     model = client.meta.service_model.operation_model(operation)
     params = _value(model.input_shape, text) if model.input_shape is not None else {}
-    method = getattr(client, client.meta.method_to_api_mapping_reverse[operation]) \
-        if hasattr(client.meta, "method_to_api_mapping_reverse") else None
-    if method is None:
-        method = getattr(client, next(m for m, op in client.meta.method_to_api_mapping.items() if op == operation))
+    method = getattr(client, next(m for m, op in client.meta.method_to_api_mapping.items() if op == operation))
     with Stubber(client):
         method(**params)
 

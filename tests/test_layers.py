@@ -15,7 +15,8 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "gluelab"
 
 #: Top to bottom. A module belongs to the first unit that is it or contains it.
 LAYERS = {
-    "facade": ["gluelab", "gluelab.lab", "gluelab.stages", "gluelab.jobs", "gluelab.guard", "gluelab.tagging", "gluelab.warmup",
+    "facade": ["gluelab", "gluelab.lab", "gluelab.stages", "gluelab.jobs", "gluelab.guard", "gluelab.tagging",
+               "gluelab.warmup",
                "gluelab.workflows"],
     "local AWS": ["gluelab.localaws"],
     "engines": ["gluelab.crawler", "gluelab.glue", "gluelab.rules", "gluelab.schemas", "gluelab.registry",

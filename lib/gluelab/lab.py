@@ -71,8 +71,9 @@ def start(backend: str = "local", region: str | None = "us-east-1", prefix: str 
     local: starts (once per process) the local AWS endpoint; ``prefix`` defaults to ``"gluelab"``.
     aws: needs an explicit ``prefix`` (3-20 lowercase characters) and ``region``; credentials come from boto3's
     normal chain (or ``profile``). ``dry_run=True`` makes the lab's helpers list what they would create, change,
-    delete or start (with the cost of billable work) instead of doing it. ``endpoint_url`` (or the environment variable ``GLUELAB_AWS_ENDPOINT_URL``) points the aws backend at
-    an AWS stand-in: the tests run lessons on the aws code path against a local endpoint this way.
+    delete or start (with the cost of billable work) instead of doing it. ``endpoint_url`` (or the environment
+    variable ``GLUELAB_AWS_ENDPOINT_URL``) points the aws backend at an AWS stand-in: the tests run lessons on
+    the aws code path against a local endpoint this way.
     ``master`` (or the environment variable ``SPARK_MASTER``) selects a Spark cluster or Spark Connect server.
     Extra keyword arguments (e.g. a notebook's ``scale`` or ``seed`` parameters) are accepted and ignored, so a
     notebook can pass its parameters through unchanged.

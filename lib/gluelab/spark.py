@@ -57,8 +57,9 @@ def session(*, endpoint_url: str | None = None, region: str = "us-east-1", maste
     server); ``None`` means AWS itself in ``region``. ``credentials``: ``(access_key, secret_key[, token])``;
     without it, see :func:`gluelab.s3fs.hadoop_conf`. ``master``: overrides ``SPARK_MASTER`` and the default
     ``local[2]``. ``writable``: a bucket-name prefix outside of which Spark may not write or delete (see
-    :func:`gluelab.s3fs.hadoop_conf`). A later call with another endpoint, region or credentials re-points the data plane of the
-    running session; a different master needs a new process (or ``session().stop()`` first).
+    :func:`gluelab.s3fs.hadoop_conf`). A later call with another endpoint, region, credentials or ``writable``
+    re-points the data plane of the running session; a different master needs a new process (or
+    ``session().stop()`` first).
     """
     global _session
     with _lock:

@@ -8,9 +8,10 @@ each prefixed by the crawl's id and its level (``INFO``, ``WARN``, ``ERROR``). A
 could not read still completes (SUCCEEDED: the tables and partitions over them are kept as they were, see
 :mod:`gluelab.crawler.engine`); its ErrorMessage, in gluelab's words, names them and the reason, and every one
 is an ERROR line of the log. The crawl's ``Summary`` (list_crawls) counts them too: ``ObjectsUnreadable``,
-``ObjectsUnclassified`` and ``RecordsLeftOut`` are gluelab's additions to the counts AWS reports. ``get_crawler_metrics`` and ``update_crawler``, which moto lacks, are answered
-at moto's Glue dispatch. A crawler's cron ``Schedule`` fires on the lab's clock (:mod:`.scheduler`); every
-finished crawl emits ``"Glue Crawler State Change"`` (:mod:`.signals`).
+``ObjectsUnclassified`` and ``RecordsLeftOut`` are gluelab's additions to the counts AWS reports.
+``get_crawler_metrics`` and ``update_crawler``, which moto lacks, are answered at moto's Glue dispatch. A
+crawler's cron ``Schedule`` fires on the lab's clock (:mod:`.scheduler`); every finished crawl emits
+``"Glue Crawler State Change"`` (:mod:`.signals`).
 
 Teardown deletes the lab's crawlers; the guard checks ``CrawlerName`` (and ``Name`` of crawler calls).
 """
@@ -119,7 +120,8 @@ def _start_crawler(original, crawler: FakeCrawler):
 def _stop_crawler(original, crawler: FakeCrawler):
     crawl = crawler.crawls[-1] if crawler.crawls else None
     if isinstance(crawl, ExecutedCrawl) and crawl.status == "STOPPING":
-        raise glue_exceptions.GlueClientError("CrawlerStoppingException", f"Crawler with name {crawler.name} is stopping")
+        raise glue_exceptions.GlueClientError("CrawlerStoppingException",
+                                              f"Crawler with name {crawler.name} is stopping")
     original(crawler)  # raises CrawlerNotRunningException unless RUNNING; sets STOPPING
     if isinstance(crawl, ExecutedCrawl):
         crawl.cancel.set()
