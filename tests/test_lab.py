@@ -325,3 +325,16 @@ def test_aws_lab_spark_writes_only_into_the_labs_own_buckets(endpoint):
     lab.teardown()
     raw_s3.delete_object(Bucket="sparkw-a--raw-other", Key="keep/part-0.csv")
     raw_s3.delete_bucket(Bucket="sparkw-a--raw-other")
+
+
+def test_a_parameter_is_tagged_when_created_and_can_be_overwritten(endpoint):
+    lab = gluelab.start(backend="aws", region="us-east-1", prefix="params", endpoint_url=endpoint)
+    ssm = lab.client("ssm")
+    name = lab.names.resource("api-key")
+    ssm.put_parameter(Name=name, Value="first", Type="SecureString")
+    ssm.put_parameter(Name=name, Value="second", Type="SecureString", Overwrite=True)  # AWS refuses tags here
+    assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == "second"
+    assert ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"] == [
+        {"Key": "gluelab:lab", "Value": "params"}]
+    assert list(lab.teardown()) == [f"SSM parameter {name}"]
+    assert name not in {p["Name"] for p in ssm.describe_parameters()["Parameters"]}

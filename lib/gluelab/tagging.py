@@ -28,6 +28,8 @@ def install(client, prefix: str) -> None:
             context["gluelab_params"] = dict(params)
         if not model.name.startswith(("Create", "Put")) or model.input_shape is None:
             return
+        if _updates_in_place(model.name, params):
+            return
         for member, shape in model.input_shape.members.items():
             if member.lower() == "tags":
                 params[member] = with_tag(params.get(member), shape, prefix)
@@ -46,6 +48,12 @@ def install(client, prefix: str) -> None:
     client.meta.events.register(f"provide-client-params.{event_id}.*", add)
     for operation in after:
         client.meta.events.register(f"after-call.{event_id}.{operation}", tag_after)
+
+
+def _updates_in_place(operation: str, params: dict) -> bool:
+    """A Put that changes an existing resource, where AWS refuses tags: SSM's PutParameter with
+    ``Overwrite=True`` ("tags and overwrite can't be used together"); the parameter keeps its first tags."""
+    return operation == "PutParameter" and bool(params.get("Overwrite"))
 
 
 def with_tag(given, shape, prefix: str):
