@@ -23,7 +23,7 @@ LAYERS = {
                 "gluelab.catalog", "gluelab.quarantine", "gluelab.checks", "gluelab.clock", "gluelab.cost",
                 "gluelab.waiting", "gluelab.profiling", "gluelab.diagrams", "gluelab.resilience"],
     "adapters": ["gluelab.spark", "gluelab.s3fs", "gluelab.data", "gluelab.synth", "gluelab.naming",
-                 "gluelab.catalogmodel", "gluelab.uris", "gluelab.scripts"],
+                 "gluelab.catalogmodel", "gluelab.uris", "gluelab.scripts", "gluelab.webapi"],
 }
 ORDER = list(LAYERS)
 
