@@ -124,6 +124,7 @@ def _clock(lab):
 CASES = [
     ("Lab.ensure_zones", FRESH, lambda lab: lab.ensure_zones(), "create bucket", False),
     ("Lab.ensure_glue_role", FRESH, lambda lab: lab.ensure_glue_role(), "create IAM role", False),
+    ("Lab.ensure_role", FRESH, lambda lab: lab.ensure_role("lambda"), "create IAM role", False),
     ("Lab.ensure_database", FRESH, lambda lab: lab.ensure_database(lab.names.database("sales")),
      "create Glue database", False),
     ("Lab.upload", SEEN, lambda lab: lab.upload(Path(gluelab.__file__), lab.zones.uri("temp", "up/init.py")),

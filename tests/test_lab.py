@@ -338,3 +338,20 @@ def test_a_parameter_is_tagged_when_created_and_can_be_overwritten(endpoint):
         {"Key": "gluelab:lab", "Value": "params"}]
     assert list(lab.teardown()) == [f"SSM parameter {name}"]
     assert name not in {p["Name"] for p in ssm.describe_parameters()["Parameters"]}
+
+
+def test_service_roles_trust_only_their_service_and_reach_only_the_labs_resources(endpoint):
+    lab = gluelab.start(backend="aws", region="us-east-1", prefix="roles", endpoint_url=endpoint)
+    iam = lab.client("iam")
+    for service in ("glue", "lambda", "states", "events"):
+        arn = lab.ensure_role(service)
+        assert arn == f"arn:aws:iam::123456789012:role/roles--{service}-role" == lab.ensure_role(service)
+        role = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+        assert [s["Principal"]["Service"] for s in role["AssumeRolePolicyDocument"]["Statement"]] == [
+            f"{service}.amazonaws.com"]
+        policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="roles--lab-access")["PolicyDocument"]
+        resources = [r for s in policy["Statement"] for r in s["Resource"]]
+        assert resources and all("roles--" in r for r in resources)
+    with pytest.raises(ValueError, match="no lab role for 'ec2'"):
+        lab.ensure_role("ec2")
+    assert sorted(lab.teardown()) == [f"IAM role roles--{s}-role" for s in ("events", "glue", "lambda", "states")]

@@ -37,6 +37,20 @@ DEFAULT_LOCAL_PREFIX = "gluelab"
 MD5_METADATA = "gluelab-md5"
 #: AWS's managed policy for Glue's service role.
 GLUE_SERVICE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"
+#: The roles a lab makes for AWS services to assume: ``service -> (AWS managed policy or None, actions allowed on
+#: the lab's own jobs, crawlers, workflows, functions, topics, queues, state machines and parameters)``.
+SERVICE_ROLES = {
+    "glue": (GLUE_SERVICE_POLICY, ()),
+    "lambda": ("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+               ("glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:StartCrawler", "glue:GetCrawler",
+                "glue:StartWorkflowRun", "glue:GetWorkflowRun", "ssm:GetParameter", "sqs:SendMessage",
+                "sns:Publish")),
+    "states": (None, ("glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun",
+                      "glue:StartCrawler", "glue:GetCrawler", "lambda:InvokeFunction", "sns:Publish",
+                      "sqs:SendMessage")),
+    "events": (None, ("lambda:InvokeFunction", "states:StartExecution", "sns:Publish", "sqs:SendMessage",
+                      "glue:notifyEvent")),
+}
 
 
 @dataclass(frozen=True)
@@ -199,15 +213,30 @@ class Lab:
         return self.zones
 
     def ensure_glue_role(self) -> str:
-        """The ARN of the lab's IAM role for Glue (``<prefix>-glue-role``), created if missing (idempotent).
+        """The ARN of the lab's IAM role for Glue (``<prefix>--glue-role``), created if missing (idempotent).
 
         Glue assumes this role to run crawlers and jobs: it trusts glue.amazonaws.com, has AWS's managed
         AWSGlueServiceRole policy and may read and write the lab's zone buckets (and nothing else in S3).
         """
+        return self.ensure_role("glue")
+
+    def ensure_role(self, service: str) -> str:
+        """The ARN of the lab's IAM role that ``service`` assumes (``<prefix>--<service>-role``), created if
+        missing (idempotent). ``service`` is one of :data:`SERVICE_ROLES`: ``"glue"`` (crawlers and jobs),
+        ``"lambda"`` (functions: logs, the lab's buckets, starting the lab's Glue jobs, crawlers and workflows),
+        ``"states"`` (state machines: the lab's Glue jobs and crawlers, its functions, topics and queues) or
+        ``"events"`` (EventBridge rules delivering to the lab's targets).
+
+        Each role trusts only its service, gets AWS's managed policy for it where AWS has one, and an inline
+        policy that reaches only resources named with the lab's prefix.
+        """
         import json
 
+        if service not in SERVICE_ROLES:
+            raise ValueError(f"no lab role for {service!r}; there are roles for: {', '.join(SERVICE_ROLES)}")
+        managed, actions = SERVICE_ROLES[service]
         iam = self.client("iam")
-        name = self.names.resource("glue-role")
+        name = self.names.resource(f"{service}-role")
         arn = f"arn:aws:iam::{self.account_id}:role/{name}"
         try:
             return iam.get_role(RoleName=name)["Role"]["Arn"]
@@ -216,17 +245,24 @@ class Lab:
         if not self._plan("create IAM role", name):
             return arn
         trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                         "Principal": {"Service": "glue.amazonaws.com"}}]}
+                                                         "Principal": {"Service": f"{service}.amazonaws.com"}}]}
         buckets = [f"arn:aws:s3:::{self.zones.bucket(z)}" for z in ZONES]
-        access = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
-                                           "s3:GetBucketLocation"],
-             "Resource": buckets + [b + "/*" for b in buckets]}]}
+        statements = [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+                                                     "s3:ListBucket", "s3:GetBucketLocation"],
+                       "Resource": buckets + [b + "/*" for b in buckets]}]
+        if actions:
+            own = f"{self.prefix}{BOUNDARY}*"
+            statements.append({"Effect": "Allow", "Action": list(actions), "Resource": [
+                f"arn:aws:{kind}:{self.region}:{self.account_id}:{what}{own}"
+                for kind, what in (("glue", "job/"), ("glue", "crawler/"), ("glue", "workflow/"),
+                                   ("lambda", "function:"), ("sns", ""), ("sqs", ""), ("states", "stateMachine:"),
+                                   ("states", "execution:"), ("ssm", "parameter/"))]})
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust),
-                              Description=f"Glue service role of the gluelab lab {self.prefix}")["Role"]["Arn"]
-        iam.attach_role_policy(RoleName=name, PolicyArn=GLUE_SERVICE_POLICY)
-        iam.put_role_policy(RoleName=name, PolicyName=self.names.resource("zones-access"),
-                            PolicyDocument=json.dumps(access))
+                              Description=f"{service} service role of the gluelab lab {self.prefix}")["Role"]["Arn"]
+        if managed:
+            iam.attach_role_policy(RoleName=name, PolicyArn=managed)
+        iam.put_role_policy(RoleName=name, PolicyName=self.names.resource("lab-access"),
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
         return arn
 
     def upload(self, local_path: str | os.PathLike, uri: str) -> str:
