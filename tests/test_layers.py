@@ -16,12 +16,12 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "gluelab"
 #: Top to bottom. A module belongs to the first unit that is it or contains it.
 LAYERS = {
     "facade": ["gluelab", "gluelab.lab", "gluelab.stages", "gluelab.jobs", "gluelab.guard", "gluelab.tagging",
-               "gluelab.warmup",
+               "gluelab.warmup", "gluelab.functions", "gluelab.statemachines",
                "gluelab.workflows"],
     "local AWS": ["gluelab.localaws"],
     "engines": ["gluelab.crawler", "gluelab.glue", "gluelab.rules", "gluelab.schemas", "gluelab.registry",
                 "gluelab.catalog", "gluelab.quarantine", "gluelab.checks", "gluelab.clock", "gluelab.cost",
-                "gluelab.waiting", "gluelab.profiling", "gluelab.diagrams", "gluelab.resilience"],
+                "gluelab.waiting", "gluelab.asl", "gluelab.profiling", "gluelab.diagrams", "gluelab.resilience"],
     "adapters": ["gluelab.spark", "gluelab.s3fs", "gluelab.data", "gluelab.synth", "gluelab.naming",
                  "gluelab.catalogmodel", "gluelab.uris", "gluelab.scripts", "gluelab.webapi"],
 }

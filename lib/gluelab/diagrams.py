@@ -164,3 +164,62 @@ def workflow_graph(graph: dict, *, title: str = "", strip: str = ""):
         ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+#: Colours of an execution's steps by outcome (the first word of ``Step.outcome``).
+OUTCOME_COLORS = {"succeeded": "#9fd39f", "caught": "#f5c36b", "failed": "#ee8b8b", "aborted": "#c9c9c9",
+                  "timed": "#ee8b8b", "running": "#9cc3e6"}
+
+
+def execution(order: list[str], steps: list, *, title: str = "", strip: str = ""):
+    """A Step Functions execution as a timeline: one row per state of the definition (``order``, e.g.
+    :func:`gluelab.asl.state_order`), a bar from when the execution entered the state to when it left, coloured
+    by how it ended (``steps``: :func:`gluelab.asl.steps`), arrows along the path taken, and the states it
+    never entered greyed out. Time is seconds since the execution started (waits pass on lab time, so a
+    ``Wait`` of an hour shows as an hour). Returns a Figure not registered with pyplot."""
+    from matplotlib.patches import Patch
+
+    if not order:
+        raise ValueError("the definition has no states")
+    rows = {name: i for i, name in enumerate(order)}
+    start = steps[0].entered if steps else None
+    ends = [(s.exited or s.entered) for s in steps]
+    span = max(((e - start).total_seconds() for e in ends), default=0.0) if start else 0.0
+    span = span or 1.0
+    fig = _figure(figsize=(9, 0.45 * len(order) + 1.3))
+    ax = fig.subplots()
+    ax.set_ylim(len(order) - 0.4, -0.6)
+    ax.set_xlim(-0.02 * span, span * 1.02)
+    ax.set_yticks(range(len(order)))
+    labels = [n[len(strip):] if strip and n.startswith(strip) else n for n in order]
+    ax.set_yticklabels(labels, fontsize=9)
+    entered = {s.name for s in steps}
+    for name, i in rows.items():
+        if name not in entered:
+            ax.get_yticklabels()[i].set_color("#999999")
+            ax.text(0, i, "  not entered", va="center", fontsize=8, color="#999999")
+    previous = None
+    for step in steps:
+        i = rows.get(step.name)
+        if i is None:
+            continue
+        x0 = (step.entered - start).total_seconds()
+        width = max(((step.exited or step.entered) - step.entered).total_seconds(), span * 0.006)
+        ax.barh(i, width, left=x0, height=0.55, color=OUTCOME_COLORS.get(step.outcome.split()[0], "#dddddd"),
+                edgecolor="#333333", lw=0.8)
+        note = step.outcome + (f": {step.error}" if step.error else "")
+        ax.text(x0 + width + span * 0.01, i, note, va="center", fontsize=7.5, color="#333333")
+        if previous is not None:
+            ax.annotate("", xy=(x0, i - 0.28), xytext=(previous[0], previous[1] + 0.28),
+                        arrowprops=dict(arrowstyle="->", color="#777777", lw=0.8))
+        previous = (x0 + width, i)
+    ax.set_xlabel("seconds since the execution started (lab time)", fontsize=9)
+    shown = sorted({s.outcome.split()[0] for s in steps})
+    ax.legend(handles=[Patch(fc=OUTCOME_COLORS.get(o, "#dddddd"), ec="#333333", label=o) for o in shown],
+              loc="lower right", fontsize=8, frameon=False)
+    ax.grid(axis="x", color="#eeeeee")
+    ax.set_axisbelow(True)
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig

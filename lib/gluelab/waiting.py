@@ -89,3 +89,16 @@ def workflow_run(glue, name: str, run_id: str, *, timeout: float = 1800, poll: f
         if time.monotonic() > deadline:
             raise TimeoutError(f"workflow {name} run {run_id} is still {run['Status']} after {timeout:g} s")
         time.sleep(poll)
+
+
+def execution(sfn, execution_arn: str, *, timeout: float = 600, poll: float = 0.1) -> dict:
+    """Poll ``describe_execution`` until a Step Functions execution is no longer RUNNING (SUCCEEDED, FAILED,
+    TIMED_OUT or ABORTED); return the description. Raises TimeoutError if it still runs after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] not in ("RUNNING", "PENDING_REDRIVE"):
+            return described
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {execution_arn} is still {described['status']} after {timeout:g} s")
+        time.sleep(poll)
