@@ -16,7 +16,7 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "gluelab"
 #: Top to bottom. A module belongs to the first unit that is it or contains it.
 LAYERS = {
     "facade": ["gluelab", "gluelab.lab", "gluelab.stages", "gluelab.jobs", "gluelab.guard", "gluelab.tagging",
-               "gluelab.warmup", "gluelab.functions", "gluelab.statemachines",
+               "gluelab.warmup", "gluelab.functions", "gluelab.statemachines", "gluelab.notices",
                "gluelab.workflows"],
     "local AWS": ["gluelab.localaws"],
     "engines": ["gluelab.crawler", "gluelab.glue", "gluelab.rules", "gluelab.schemas", "gluelab.registry",

@@ -57,6 +57,25 @@ def state_order(definition: dict | str) -> list[str]:
     return order + [n for n in states if n not in order]
 
 
+def outline(definition: dict | str) -> str:
+    """One line per top-level state, in :func:`state_order`: name, type, what it runs and where it goes next
+    (``->`` Next, ``?`` a Choice's branches and Default, ``!`` a Catch, ``end`` for End, Succeed and Fail)."""
+    spec = json.loads(definition) if isinstance(definition, str) else definition
+    lines = []
+    for name in state_order(spec):
+        state = spec["States"][name]
+        runs = state.get("Resource", "")
+        goes = [f"-> {state['Next']}"] if "Next" in state else []
+        goes += [f"? {c['Next']}" for c in state.get("Choices", [])]
+        goes += [f"? {state['Default']} (default)"] if "Default" in state else []
+        goes += [f"! {c['Next']} on {','.join(c.get('ErrorEquals', []))}" for c in state.get("Catch", [])]
+        if state.get("End") or state["Type"] in ("Succeed", "Fail"):
+            goes.append("end")
+        retry = " retry" if state.get("Retry") else ""
+        lines.append(f"{name:<26} {state['Type']:<7}{retry:<6} {runs:<45} {'  '.join(goes)}".rstrip())
+    return "\n".join(lines)
+
+
 @dataclass
 class Step:
     """One state of an execution, entered at ``entered`` and left at ``exited`` (None: still in it)."""

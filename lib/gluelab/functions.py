@@ -9,6 +9,7 @@ AWS, Lambda does.
 
 * :func:`package` builds the deployment zip: the handler's files, plus installed packages copied in as
   ``pip install --target`` would (``requirements=["requests"]``): what AWS calls a .zip deployment package.
+* :func:`edit` makes a fix to a listing as a visible change (each old text must be there);
 * :func:`deploy` creates the function, or updates its code and configuration when it exists (so a lesson cell
   can run twice); a dry-run lab plans it.
 * :func:`invoke` invokes and returns an :class:`Invocation`: the decoded result or error and the log tail.
@@ -36,6 +37,11 @@ PANDAS_LAYER_VERSION = 20
 def pandas_layer(region: str, version: int = PANDAS_LAYER_VERSION) -> str:
     """The ARN of AWS's managed "AWS SDK for pandas" layer for :data:`RUNTIME` in ``region``."""
     return PANDAS_LAYER.format(region=region, version=version)
+
+
+def arn(lab, name: str) -> str:
+    """The ARN of the lab's function ``name`` (what a state machine or a rule names as its target)."""
+    return f"arn:aws:lambda:{lab.region}:{lab.account_id}:function:{name}"
 
 
 def package(files: dict[str, str | bytes], *, requirements: tuple[str, ...] | list[str] = ()) -> bytes:
@@ -83,6 +89,17 @@ def _with_dependencies(requirements) -> list[metadata.Distribution]:
             if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
                 todo.append(requirement.name)
     return [seen[k] for k in sorted(seen)]
+
+
+def edit(source: str, *changes: tuple[str, str]) -> str:
+    """``source`` with each ``(old, new)`` change made, in order: the way a lesson shows a fix to a listing as
+    exactly what changes. Each ``old`` must occur in the text (else the error names it), so a fix that no longer
+    applies fails instead of silently leaving the bug in."""
+    for old, new in changes:
+        if old not in source:
+            raise ValueError(f"cannot make the change: the text {old!r} is not in the source")
+        source = source.replace(old, new)
+    return source
 
 
 def deploy(lab, name: str, files: dict[str, str | bytes], handler: str, *, environment: dict | None = None,
