@@ -21,7 +21,7 @@ LAYERS = {
     "local AWS": ["gluelab.localaws"],
     "engines": ["gluelab.crawler", "gluelab.glue", "gluelab.rules", "gluelab.schemas", "gluelab.registry",
                 "gluelab.catalog", "gluelab.quarantine", "gluelab.checks", "gluelab.clock", "gluelab.cost",
-                "gluelab.waiting", "gluelab.asl", "gluelab.profiling", "gluelab.diagrams", "gluelab.resilience"],
+                "gluelab.waiting", "gluelab.asl", "gluelab.lambdaruntime", "gluelab.lambdaboot", "gluelab.profiling", "gluelab.diagrams", "gluelab.resilience"],
     "adapters": ["gluelab.spark", "gluelab.s3fs", "gluelab.data", "gluelab.synth", "gluelab.naming",
                  "gluelab.catalogmodel", "gluelab.uris", "gluelab.scripts", "gluelab.webapi"],
 }
