@@ -30,7 +30,8 @@ SHOWN_ROOT = "/var/task"     # where AWS puts the function's code: tracebacks na
 PATHS = [p for p in os.environ.get("GLUELAB_LAMBDA_PATH", "").split(os.pathsep) if p]
 SITE = [p for p in os.environ.get("GLUELAB_LAMBDA_SITE", "").split(os.pathsep) if p]
 ALLOWED = set(os.environ.get("GLUELAB_LAMBDA_ALLOWED", "").split(","))
-STDLIB = [p for p in sys.path if p and "-packages" not in p]   # before main() changes sys.path (run with -S)
+# the standard library's folders (run with -S, sys.path has no site-packages), not this script's own folder
+STDLIB = [p for p in sys.path if p and "-packages" not in p and p != os.path.dirname(os.path.abspath(__file__))]
 _out = sys.stdout
 _request_id = ""
 
@@ -60,8 +61,16 @@ def peak_memory_mb() -> int:
 
 
 def shown(text: str) -> str:
-    """Paths of the function's code as AWS shows them (/var/task/...)."""
-    return text.replace(TASK_ROOT, SHOWN_ROOT)
+    """Paths as a Lambda environment has them: the function's code in /var/task, layers in /opt, the runtime's
+    packages (boto3, ...) in /var/runtime, Python in /var/lang."""
+    text = text.replace(TASK_ROOT, SHOWN_ROOT)
+    for layer in PATHS[1:]:
+        text = text.replace(layer, "/opt/python" if layer.endswith("python") else "/opt")
+    for folder in SITE:
+        text = text.replace(folder, "/var/runtime")
+    for folder in sorted(STDLIB, key=len, reverse=True):
+        text = text.replace(folder, "/var/lang/lib/python3.11")
+    return text
 
 
 def answer(message: dict) -> None:
@@ -136,7 +145,7 @@ def init():
 
 def main() -> None:
     global _request_id
-    sys.path[:] = PATHS + [p for p in sys.path if p and not p.startswith(os.path.dirname(__file__))] + SITE
+    sys.path[:] = PATHS + STDLIB + SITE
     sys.meta_path.insert(0, RuntimeImports())
     os.chdir(TASK_ROOT)
     root = logging.getLogger()
