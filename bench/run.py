@@ -625,6 +625,151 @@ def glue_workflow(ctx: Context) -> list[Row]:
                 baseline=base, note="target <= 5 s (AWS takes minutes)")]
 
 
+# ---- Lambda, events, Step Functions --------------------------------------------------------------------
+
+_STARTED = """
+import time
+
+
+def lambda_handler(event, context):
+    return {"started": time.time(), "records": len(event.get("Records", []))}
+"""
+
+_RECORDER = """
+import os
+import time
+
+import boto3
+
+
+def lambda_handler(event, context):
+    started = time.time()
+    for record in event["Records"]:
+        boto3.client("s3").put_object(Bucket=os.environ["BUCKET"], Key="started/" + record["messageId"],
+                                      Body=repr(started).encode())
+"""
+
+
+def _bench_role(endpoint: str, service: str) -> str:
+    import boto3
+
+    iam = boto3.client("iam", endpoint_url=endpoint)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": f"{service}.amazonaws.com"}}]}
+    try:
+        return iam.create_role(RoleName=f"bench-{service}", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        return iam.get_role(RoleName=f"bench-{service}")["Role"]["Arn"]
+
+
+@benchmark("Lambda: S3 put -> SQS -> handler")
+def lambda_events(ctx: Context) -> list[Row]:
+    """Latency from ``put_object`` to the handler starting, through an S3 notification to an SQS queue and the
+    queue's event source mapping (BatchSize 1), against a direct warm ``invoke`` of a handler (baseline)."""
+    import boto3
+
+    from gluelab import functions
+
+    s3, sqs = boto3.client("s3", endpoint_url=ctx.endpoint), boto3.client("sqs", endpoint_url=ctx.endpoint)
+    awslambda = boto3.client("lambda", endpoint_url=ctx.endpoint)
+    role = _bench_role(ctx.endpoint, "lambda")
+    bucket = "gluelab-bench-events"
+    s3.create_bucket(Bucket=bucket)
+    queue_url = sqs.create_queue(QueueName="bench-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": [
+        {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [
+            {"Name": "prefix", "Value": "in/"}]}}}]})
+    sqs.purge_queue(QueueUrl=queue_url)          # the s3:TestEvent, if one was sent
+    awslambda.create_function(FunctionName="bench-started", Runtime="python3.11", Role=role,
+                              Handler="app.lambda_handler", Code={"ZipFile": functions.package({"app.py": _STARTED})})
+    awslambda.create_function(FunctionName="bench-recorder", Runtime="python3.11", Role=role,
+                              Handler="app.lambda_handler", Environment={"Variables": {"BUCKET": bucket}},
+                              Code={"ZipFile": functions.package({"app.py": _RECORDER})})
+    awslambda.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="bench-recorder", BatchSize=1)
+
+    def direct() -> float:
+        start = time.time()
+        answer = awslambda.invoke(FunctionName="bench-started", Payload=b"{}")
+        return json.loads(answer["Payload"].read())["started"] - start
+
+    def through_events() -> float:
+        before = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="started/").get("Contents", [])}
+        start = time.time()
+        s3.put_object(Bucket=bucket, Key=f"in/{time.monotonic_ns()}.csv", Body=b"a,b\n1,2\n")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            new = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="started/").get("Contents", [])
+                   if o["Key"] not in before]
+            if new:
+                return float(s3.get_object(Bucket=bucket, Key=new[0])["Body"].read()) - start
+            time.sleep(0.01)
+        raise TimeoutError("the handler did not start within 60 s of the put")
+
+    direct()
+    through_events()
+    base = [direct() for _ in range(ctx.repeat * 3)]
+    measured = [through_events() for _ in range(ctx.repeat * 3)]
+    ms = lambda times: f"{statistics.median(times) * 1000:.1f} ms (best {min(times) * 1000:.1f} ms)"
+    return [Row("Lambda", "direct invoke -> handler started (warm; baseline)", statistics.median(base), min(base),
+                note=ms(base)),
+            Row("Lambda", "S3 put -> SQS -> event source mapping -> handler started", statistics.median(measured),
+                min(measured), baseline=statistics.median(base),
+                note=f"{ms(measured)}; AWS: typically 100s of ms to seconds")]
+
+
+_GLUE_STEP = "print('the ETL step ran')\n"
+_LAMBDA_STEP = "def lambda_handler(event, context):\n    return {'checked': True}\n"
+
+
+@benchmark("Step Functions: .sync Glue job + Lambda task")
+def step_functions(ctx: Context) -> list[Row]:
+    """A state machine with a Lambda task and a ``glue:startJobRun.sync`` task (a Python shell job), from
+    ``start_execution`` to SUCCEEDED, against the same two steps started and waited for by a client."""
+    import boto3
+
+    from gluelab import functions, waiting
+
+    s3, glue = boto3.client("s3", endpoint_url=ctx.endpoint), boto3.client("glue", endpoint_url=ctx.endpoint)
+    awslambda = boto3.client("lambda", endpoint_url=ctx.endpoint)
+    sfn = boto3.client("stepfunctions", endpoint_url=ctx.endpoint)
+    bucket = "gluelab-bench-sfn"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="scripts/step.py", Body=_GLUE_STEP.encode())
+    glue.create_job(Name="bench-sfn-job", Role="arn:aws:iam::123456789012:role/bench",
+                    Command={"Name": "pythonshell", "PythonVersion": "3.9",
+                             "ScriptLocation": f"s3://{bucket}/scripts/step.py"})
+    function_arn = awslambda.create_function(
+        FunctionName="bench-sfn-check", Runtime="python3.11", Role=_bench_role(ctx.endpoint, "lambda"),
+        Handler="app.lambda_handler", Code={"ZipFile": functions.package({"app.py": _LAMBDA_STEP})})["FunctionArn"]
+    definition = {"StartAt": "Check", "States": {
+        "Check": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": function_arn, "Payload.$": "$"}, "ResultPath": "$.check",
+                  "Next": "Run"},
+        "Run": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                "Parameters": {"JobName": "bench-sfn-job"}, "End": True}}}
+    machine = sfn.create_state_machine(name="bench-sfn", definition=json.dumps(definition),
+                                       roleArn=_bench_role(ctx.endpoint, "states"))["stateMachineArn"]
+
+    def execution():
+        arn = sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
+        described = waiting.execution(sfn, arn, timeout=120, poll=0.02)
+        assert described["status"] == "SUCCEEDED", described
+
+    def by_hand():
+        awslambda.invoke(FunctionName="bench-sfn-check", Payload=b"{}")
+        run_id = glue.start_job_run(JobName="bench-sfn-job")["JobRunId"]
+        run, _ = waiting.job_run(glue, "bench-sfn-job", run_id, timeout=120, poll=0.02)
+        assert run["JobRunState"] == "SUCCEEDED"
+
+    base, base_best = ctx.timed(by_hand)
+    median, best = ctx.timed(execution)
+    return [Row("Step Functions", "the Lambda call and the Glue job run by a client, one after the other "
+                                  "(baseline)", base, base_best),
+            Row("Step Functions", "Lambda task + .sync Glue job: start_execution -> SUCCEEDED", median, best,
+                baseline=base, note="AWS: a Glue job alone takes about a minute to start")]
+
+
 # ---- report --------------------------------------------------------------------------------------------
 
 def _versions() -> str:
