@@ -243,3 +243,21 @@ def test_cold_and_warm_invocation_cost(aws, function, capsys):
     with capsys.disabled():
         print(f"\ncold invoke {cold * 1000:.0f} ms, warm invoke median {sorted(warm)[2] * 1000:.1f} ms")
     assert call(aws, name)[1]["calls"] == 7
+
+
+def test_moto_function_attributes_the_runtime_reads_are_still_there(aws, function):
+    """Contract: what gluelab.localaws.awslambda.describe reads from moto's LambdaFunction and LayerVersion."""
+    from moto.awslambda.utils import get_backend
+
+    name = function("lt-contract", {"app.py": APP}, Environment={"Variables": {"A": "b"}})
+    backend = get_backend("123456789012", "us-east-1")
+    fn = backend.get_function(name, None)
+    for attribute in ("function_name", "function_arn", "version", "handler", "run_time", "timeout", "memory_size",
+                      "code_bytes", "code_sha_256", "environment_vars", "layers", "region", "account_id",
+                      "event_invoke_config"):
+        assert hasattr(fn, attribute), attribute
+    described = awslambda.describe(fn)
+    assert described.environment == (("A", "b"),) and zipfile.is_zipfile(io.BytesIO(described.code))
+    layer = aws.publish_layer_version(LayerName="lt-contract-layer", Content={"ZipFile": zipped({"python/x.py": ""})})
+    assert backend.layers_versions_by_arn(layer["LayerVersionArn"]).code_bytes
+    aws.delete_layer_version(LayerName="lt-contract-layer", VersionNumber=layer["Version"])
