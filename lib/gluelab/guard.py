@@ -6,8 +6,11 @@ operation must be declared by one of :mod:`gluelab.localaws`'s service modules (
 resource it names must carry the lab's prefix: the parameters the modules declare (``Service.guarded``) at any
 depth (a trigger's actions, a crawler's targets), a top-level ``Name``, the ``Name`` of a ``DatabaseInput``,
 every ``s3://`` URI (its bucket), a schema's registry. A declared operation that names nothing the guard can check
-(e.g. PutResourcePolicy on the whole catalog) is refused too. A refused call raises :class:`OutsidePrefixError`
-naming the operation and the resource; nothing reaches AWS.
+(e.g. PutResourcePolicy on the whole catalog) is refused too. Resources an operation touches without naming them
+in a parameter are found by the service's resolver (``Service.resolvers``), which may read from AWS: the bus of
+each PutEvents entry (``default`` when it names none, so a lab puts events only on its own buses), the function of
+an event source mapping named by UUID, a subscription's ARN endpoint, a RedrivePolicy's dead-letter queue. A
+refused call raises :class:`OutsidePrefixError` naming the operation and the resource; nothing reaches AWS.
 
 Tables and partitions are owned through their database; schemas through their registry.
 """

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from . import (awslambda, cloudformation, cloudwatch, events, glue_bookmarks, glue_catalog, glue_crawlers,
                glue_dataquality, glue_job_runners, glue_jobs, glue_registry, glue_triggers, glue_workflows, iam,
-               logs, s3, s3_notifications, sns, sqs, stepfunctions)
+               lambda_event_sources, logs, s3, s3_notifications, sns, sqs, stepfunctions)
 from . import delivery, scheduler
 from .server import FAKE_CREDENTIALS, endpoint_url, reset, start
 from .service import Owned, Service
@@ -26,9 +26,10 @@ from .service import Owned, Service
 __all__ = ["start", "endpoint_url", "reset", "services", "FAKE_CREDENTIALS", "Service", "Owned"]
 
 #: Every service module, in teardown order: what starts or reads others goes before them (a crawler before its
-#: database, a job before the buckets holding its script, a rule before its targets' functions).
+#: database, a job before the buckets holding its script, a rule before its targets' functions, an event source
+#: mapping before its function and queue).
 _MODULES = (glue_workflows, glue_crawlers, glue_jobs, glue_bookmarks, glue_catalog, glue_registry, glue_dataquality, events,
-            stepfunctions, awslambda, sns, sqs, cloudwatch, cloudformation, logs, s3_notifications, s3, iam)
+            lambda_event_sources, stepfunctions, awslambda, sns, sqs, cloudwatch, cloudformation, logs, s3_notifications, s3, iam)
 
 
 def services() -> tuple[Service, ...]:

@@ -147,11 +147,10 @@ def _to_sns(arn: Arn, payload: str, subject: str | None = None, message_attribut
 @destination("states")
 def _to_state_machine(arn: Arn, payload: str, execution_name: str | None = None, **_options) -> None:
     from moto.stepfunctions.exceptions import StateMachineDoesNotExist
-    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.responses import get_backend
 
-    try:
-        stepfunctions_backends[arn.account][arn.region].start_execution(target_arn_of(arn), execution_name or "",
-                                                                        payload)
+    try:  # the backend StartExecution uses (moto's interpreter when the local endpoint switched it on)
+        get_backend(arn.account, arn.region).start_execution(target_arn_of(arn), execution_name or "", payload)
     except StateMachineDoesNotExist as exc:
         raise DeliveryError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{target_arn_of(arn)}'") \
             from exc
