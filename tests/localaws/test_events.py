@@ -11,64 +11,6 @@ import pytest
 from gluelab import waiting
 
 
-@pytest.fixture
-def make(lab):
-    """Helpers that make queues, rules and buses for one test and delete them afterwards."""
-    sqs, events = lab.client("sqs"), lab.client("events")
-    made = {"queues": [], "rules": [], "buses": []}
-
-    class Make:
-        def queue(self, base, **attributes):
-            url = sqs.create_queue(QueueName=lab.names.resource(f"{base}-{uuid.uuid4().hex[:6]}"),
-                                   Attributes=attributes)["QueueUrl"]
-            made["queues"].append(url)
-            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            return url, arn
-
-        def rule(self, base, targets, bus="default", **kwargs):
-            name = lab.names.resource(f"{base}-{uuid.uuid4().hex[:6]}")
-            arn = events.put_rule(Name=name, EventBusName=bus, **kwargs)["RuleArn"]
-            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
-            made["rules"].append((bus, name))
-            return name, arn
-
-        def bus(self, base):
-            name = lab.names.resource(f"{base}-{uuid.uuid4().hex[:6]}")
-            events.create_event_bus(Name=name)
-            made["buses"].append(name)
-            return name
-
-    yield Make()
-    for bus, name in made["rules"]:
-        ids = [t["Id"] for t in events.list_targets_by_rule(Rule=name, EventBusName=bus)["Targets"]]
-        if ids:
-            events.remove_targets(Rule=name, EventBusName=bus, Ids=ids)
-        events.delete_rule(Name=name, EventBusName=bus)
-    for name in made["buses"]:
-        events.delete_event_bus(Name=name)
-    for url in made["queues"]:
-        sqs.delete_queue(QueueUrl=url)
-
-
-def receive(sqs, url, count=1, timeout=10.0):
-    """Poll ``url`` until ``count`` messages arrived (or the deadline); return them (bodies parsed when JSON)."""
-    got, deadline = [], time.monotonic() + timeout
-    while len(got) < count and time.monotonic() < deadline:
-        for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                     MessageAttributeNames=["All"]).get("Messages", []):
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-            try:
-                m["Json"] = json.loads(m["Body"])
-            except ValueError:
-                m["Json"] = None
-            got.append(m)
-    return got
-
-
-def nothing_arrives(sqs, url, seconds=1.0):
-    return not sqs.receive_message(QueueUrl=url, WaitTimeSeconds=int(seconds)).get("Messages")
-
-
 def test_put_events_answers_per_entry_and_matching_rules_deliver(lab, make):
     sqs, events = lab.client("sqs"), lab.client("events")
     bus = make.bus("orders")
@@ -86,8 +28,8 @@ def test_put_events_answers_per_entry_and_matching_rules_deliver(lab, make):
     assert all("EventId" in e for e in answer["Entries"][:4])
     assert answer["Entries"][4] == {"ErrorCode": "NotAuthorizedForSourceException",
                                     "ErrorMessage": "Not authorized for the source."}
-    got = receive(sqs, url)
-    assert len(got) == 1 and nothing_arrives(sqs, url)
+    got = make.receive(url)
+    assert len(got) == 1 and make.silent(url)
     event = got[0]["Json"]
     assert event["id"] == answer["Entries"][0]["EventId"]
     assert list(event) == ["version", "id", "detail-type", "source", "account", "time", "region", "resources",
@@ -102,10 +44,10 @@ def test_a_disabled_rule_delivers_nothing(lab, make):
     name, _ = make.rule("off", [{"Id": "q", "Arn": arn}], bus=bus, EventPattern='{"source": ["app"]}')
     events.disable_rule(Name=name, EventBusName=bus)
     events.put_events(Entries=[{"EventBusName": bus, "Source": "app", "DetailType": "x", "Detail": "{}"}])
-    assert nothing_arrives(sqs, url)
+    assert make.silent(url)
     events.enable_rule(Name=name, EventBusName=bus)
     events.put_events(Entries=[{"EventBusName": bus, "Source": "app", "DetailType": "x", "Detail": "{}"}])
-    assert len(receive(sqs, url)) == 1
+    assert len(make.receive(url)) == 1
 
 
 def test_targets_get_their_input_input_path_or_input_transformer(lab, make):
@@ -123,7 +65,7 @@ def test_targets_get_their_input_input_path_or_input_transformer(lab, make):
     detail = {"order": {"id": "o-1", "items": [1, 2]}, "customer": 'Ann "A" Lee'}
     events.put_events(Entries=[{"EventBusName": bus, "Source": "shop", "DetailType": "d",
                                 "Detail": json.dumps(detail)}])
-    const, path, tmpl = (receive(sqs, url)[0] for url, _ in queues)
+    const, path, tmpl = (make.receive(url)[0] for url, _ in queues)
     assert const["Body"] == '{"fixed": true}'
     assert path["Json"] == {"id": "o-1", "items": [1, 2]}
     assert tmpl["Json"] == {"text": 'order o-1 for Ann "A" Lee', "who": 'Ann "A" Lee', "items": [1, 2],
@@ -140,7 +82,7 @@ def test_a_target_that_cannot_take_the_event_sends_it_to_its_dead_letter_queue(l
     answer = events.put_events(Entries=[{"EventBusName": bus, "Source": "app", "DetailType": "x",
                                          "Detail": '{"n": 1}'}])
     assert answer["FailedEntryCount"] == 0
-    got = receive(sqs, dlq_url)
+    got = make.receive(dlq_url)
     assert got[0]["Json"]["detail"] == {"n": 1}
     attributes = {k: v["StringValue"] for k, v in got[0]["MessageAttributes"].items()}
     assert attributes["RULE_ARN"] == rule_arn and attributes["TARGET_ARN"] == missing
@@ -163,7 +105,7 @@ def test_rules_deliver_to_sns_topics_and_step_functions(lab, make):
         put = events.put_events(Entries=[{"EventBusName": bus, "Source": "shop", "DetailType": "Order",
                                           "Detail": '{"id": 7}'}])
         assert put["FailedEntryCount"] == 0
-        assert receive(sqs, url)[0]["Json"]["detail"] == {"id": 7}
+        assert make.receive(url)[0]["Json"]["detail"] == {"id": 7}
         deadline = time.monotonic() + 10
         while not sfn.list_executions(stateMachineArn=machine)["executions"] and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -190,11 +132,11 @@ def test_scheduled_rules_fire_when_the_lab_clock_passes_their_time(lab, make):
     assert cron not in clock_lab.clock.run_due()
     clock_lab.clock.advance(timedelta(minutes=2))
     assert cron in clock_lab.clock.run_due()
-    assert [m["Body"] for m in receive(sqs, url)] == ['"cron"']
+    assert [m["Body"] for m in make.receive(url)] == ['"cron"']
     clock_lab.clock.advance(timedelta(minutes=2))
     fired = clock_lab.clock.run_due()
     assert rate in fired and cron not in fired
-    event = receive(sqs, url)[0]["Json"]
+    event = make.receive(url)[0]["Json"]
     assert (event["detail-type"], event["source"], event["detail"]) == ("Scheduled Event", "aws.events", {})
     assert event["resources"][0].endswith(f":rule/{rate}")
 
@@ -214,7 +156,7 @@ def test_glue_catalog_changes_reach_the_default_bus(lab, make):
         {"Values": ["2024-01-01"], "StorageDescriptor": table["StorageDescriptor"]},
         {"Values": ["2024-01-02"], "StorageDescriptor": table["StorageDescriptor"]}])
     glue.delete_database(Name=database)
-    got = sorted((m["Json"] for m in receive(sqs, url, count=5)), key=lambda e: e["time"])
+    got = sorted((m["Json"] for m in make.receive(url, count=5)), key=lambda e: e["time"])
     changes = {e["detail"]["typeOfChange"]: e for e in got}
     assert set(changes) == {"CreateDatabase", "CreateTable", "UpdateTable", "BatchCreatePartition",
                             "DeleteDatabase"}
@@ -237,7 +179,7 @@ def test_a_glue_job_state_change_reaches_the_default_bus(lab, make, make_job):
         {"source": ["aws.glue"], "detail-type": ["Glue Job State Change"], "detail": {"jobName": [job]}}))
     run_id = glue.start_job_run(JobName=job)["JobRunId"]
     waiting.job_run(glue, job, run_id, timeout=60, poll=0.1)
-    event = receive(sqs, url, timeout=20)[0]["Json"]
+    event = make.receive(url, timeout=20)[0]["Json"]
     assert (event["source"], event["account"], event["region"], event["resources"]) == (
         "aws.glue", "123456789012", "us-east-1", [])
     assert event["detail"] == {"jobName": job, "severity": "INFO", "state": "SUCCEEDED", "jobRunId": run_id,
@@ -254,7 +196,7 @@ def test_every_signal_with_an_aws_source_reaches_the_default_bus(lab, make):
         {"source": ["aws.states"], "detail": {"status": ["SUCCEEDED"]}}))
     execution = "arn:aws:states:us-east-1:123456789012:execution:machine:run-1"
     signals.emit(signals.EXECUTION_STATUS_CHANGE, {"executionArn": execution, "status": "SUCCEEDED"})
-    event = receive(sqs, url)[0]["Json"]
+    event = make.receive(url)[0]["Json"]
     assert (event["detail-type"], event["source"], event["resources"]) == (
         "Step Functions Execution Status Change", "aws.states", [execution])
 

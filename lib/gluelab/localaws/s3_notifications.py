@@ -145,7 +145,18 @@ def _send_event(original, account_id, event_name, bucket, key):
     name = str(getattr(event_name, "value", event_name))
     if getattr(_quiet, "on", False) or (name == "s3:ObjectTagging:Put" and not getattr(_quiet, "tagging", False)):
         return
+    if name == "s3:ObjectCreated:Put" and getattr(_quiet, "multipart", False):
+        return  # moto's CompleteMultipartUpload stores the object with a PutObject of its own
     publish(account_id, name, bucket, key)
+
+
+@hook(S3Backend, "complete_multipart_upload", ("bucket_name", "multipart_id"))
+def _complete_multipart_upload(original, backend, *args, **kwargs):
+    _quiet.multipart = True
+    try:
+        return original(backend, *args, **kwargs)
+    finally:
+        _quiet.multipart = False
 
 
 @hook(S3Response, "put_object_tagging", ())
