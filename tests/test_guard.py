@@ -143,8 +143,9 @@ def test_put_events_goes_only_to_the_labs_own_buses():
         with pytest.raises(guard.OutsidePrefixError, match="PutEvents"):
             events.put_events(Entries=entries)
     with pytest.raises(UnStubbedResponseError), Stubber(events):
-        events.put_events(Entries=[{**entry, "EventBusName": "mylab--bus"},
-                                   {**entry, "EventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/mylab--b"}])
+        events.put_events(Entries=[
+            {**entry, "EventBusName": "mylab--bus"},
+            {**entry, "EventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/mylab--b"}])
 
 
 def test_event_plumbing_names_only_the_labs_resources():

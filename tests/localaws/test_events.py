@@ -6,8 +6,6 @@ import time
 import uuid
 from datetime import timedelta
 
-import pytest
-
 from gluelab import waiting
 
 

@@ -28,8 +28,9 @@ __all__ = ["start", "endpoint_url", "reset", "services", "FAKE_CREDENTIALS", "Se
 #: Every service module, in teardown order: what starts or reads others goes before them (a crawler before its
 #: database, a job before the buckets holding its script, a rule before its targets' functions, an event source
 #: mapping before its function and queue).
-_MODULES = (glue_workflows, glue_crawlers, glue_jobs, glue_bookmarks, glue_catalog, glue_registry, glue_dataquality, events,
-            lambda_event_sources, stepfunctions, awslambda, sns, sqs, cloudwatch, cloudformation, logs, s3_notifications, s3, iam)
+_MODULES = (glue_workflows, glue_crawlers, glue_jobs, glue_bookmarks, glue_catalog, glue_registry, glue_dataquality,
+            events, lambda_event_sources, stepfunctions, awslambda, sns, sqs, cloudwatch, cloudformation, logs,
+            s3_notifications, s3, iam)
 
 
 def services() -> tuple[Service, ...]:
