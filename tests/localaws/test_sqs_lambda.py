@@ -65,12 +65,37 @@ def test_a_mapping_aws_would_refuse_is_refused(lab, make, function):
 
 
 def test_teardown_deletes_the_labs_mappings_before_its_functions_and_queues(endpoint):
+    import io
+    import zipfile
+
     import gluelab
     from gluelab import localaws
 
     kinds = [o.kind for s in localaws.services() for o in s.owned]
     assert kinds.index("event source mapping") < kinds.index("Lambda function") < kinds.index("SQS queue")
     assert kinds.index("EventBridge rule") < kinds.index("event bus")
+    lab = gluelab.start(backend="local", prefix="tdesm")
+    role = lab.client("iam").create_role(RoleName=lab.names.resource("role"), AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"Service": "lambda.amazonaws.com"}}]}))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("h.py", "def handle(event, context):\n    return None\n")
+    lam, sqs, events = lab.client("lambda"), lab.client("sqs"), lab.client("events")
+    lam.create_function(FunctionName=lab.names.resource("fn"), Runtime="python3.11", Role=role, Handler="h.handle",
+                        Code={"ZipFile": code.getvalue()})
+    url = sqs.create_queue(QueueName=lab.names.resource("in"))["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    mapping = lam.create_event_source_mapping(FunctionName=lab.names.resource("fn"), EventSourceArn=queue)["UUID"]
+    bus = lab.names.resource("bus")
+    events.create_event_bus(Name=bus)
+    events.put_rule(Name=lab.names.resource("rule"), EventBusName=bus, EventPattern='{"source": ["x"]}')
+    events.put_targets(Rule=lab.names.resource("rule"), EventBusName=bus, Targets=[{"Id": "q", "Arn": queue}])
+    deleted = lab.teardown()
+    order = [d.split(" tdesm")[0] for d in deleted]
+    assert order == ["EventBridge rule", "event bus", "event source mapping", "Lambda function", "SQS queue",
+                     "IAM role"]
+    assert mapping not in [m["UUID"] for m in lam.list_event_source_mappings()["EventSourceMappings"]]
 
 
 def test_the_sqs_record_and_partial_batch_answers_are_read_as_aws_reads_them():
