@@ -5,6 +5,7 @@ The operations come from botocore's service models, so a new botocore operation 
 Calls are generated from each operation's input shape and stubbed (botocore's Stubber): nothing is sent.
 """
 import datetime as dt
+import json
 
 import boto3
 import pytest
@@ -40,7 +41,8 @@ def _value(shape, text: str, depth: int = 0):
         return b"x"
     if kind == "timestamp":
         return dt.datetime(2026, 1, 1)
-    return text
+    shortest = shape.metadata.get("min") or 0
+    return text + "x" * (shortest - len(text)) if kind == "string" and len(text) < shortest else text
 
 
 def _state_changing(service):
@@ -55,12 +57,27 @@ def _client(service):
     return client
 
 
+#: The read call a service's resolver makes for an operation (``Service.resolvers``), and its stubbed answer.
+RESOLVER_READS = {
+    ("lambda", op): ("get_event_source_mapping",
+                     lambda text: {"FunctionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{text}"})
+    for op in ("UpdateEventSourceMapping", "DeleteEventSourceMapping")}
+
+
 def _call(client, operation: str, text: str):
     model = client.meta.service_model.operation_model(operation)
     params = _value(model.input_shape, text) if model.input_shape is not None else {}
     method = getattr(client, next(m for m, op in client.meta.method_to_api_mapping.items() if op == operation))
-    with Stubber(client):
+    with Stubber(client) as stub:
+        read = RESOLVER_READS.get((client.meta.service_model.service_name, operation))
+        if read is not None:
+            stub.add_response(read[0], read[1](text))
         method(**params)
+
+
+def test_every_resolver_has_its_read_stubbed_here():
+    assert {(s, op) for s, ops in guard.declared_resolvers().items() for op in ops
+            if any(n in op for n in ("EventSourceMapping",))} == set(RESOLVER_READS)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -115,3 +132,48 @@ def test_the_defects_found_by_probing_are_refused():
     for call in refused:
         with pytest.raises(guard.OutsidePrefixError, match="refused"):
             call()
+
+
+def test_put_events_goes_only_to_the_labs_own_buses():
+    events = _client("events")
+    entry = {"Source": "mylab.orders", "DetailType": "Order", "Detail": "{}"}
+    for entries in ([entry], [{**entry, "EventBusName": "default"}],
+                    [{**entry, "EventBusName": "mylab--bus"}, entry],
+                    [{**entry, "EventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/their-bus"}]):
+        with pytest.raises(guard.OutsidePrefixError, match="PutEvents"):
+            events.put_events(Entries=entries)
+    with pytest.raises(UnStubbedResponseError), Stubber(events):
+        events.put_events(Entries=[
+            {**entry, "EventBusName": "mylab--bus"},
+            {**entry, "EventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/mylab--b"}])
+
+
+def test_event_plumbing_names_only_the_labs_resources():
+    s3, sns, sqs, events = _client("s3"), _client("sns"), _client("sqs"), _client("events")
+    mine_queue = "arn:aws:sqs:us-east-1:123456789012:mylab--q"
+    refused = [
+        lambda: s3.put_bucket_notification_configuration(Bucket="mylab--raw", NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": "arn:aws:sqs:us-east-1:123456789012:their-q",
+                                     "Events": ["s3:ObjectCreated:*"]}]}),
+        lambda: s3.put_bucket_notification_configuration(Bucket="mylab--raw", NotificationConfiguration={
+            "LambdaFunctionConfigurations": [{"LambdaFunctionArn": "arn:aws:lambda:us-east-1:1:function:their-fn",
+                                              "Events": ["s3:ObjectCreated:*"]}]}),
+        lambda: sns.subscribe(TopicArn="arn:aws:sns:us-east-1:123456789012:mylab--t", Protocol="sqs",
+                              Endpoint="arn:aws:sqs:us-east-1:123456789012:their-q"),
+        lambda: sqs.set_queue_attributes(QueueUrl="https://sqs.us-east-1.amazonaws.com/123456789012/their-q",
+                                         Attributes={"VisibilityTimeout": "5"}),
+        lambda: sqs.set_queue_attributes(QueueUrl="https://sqs.us-east-1.amazonaws.com/123456789012/mylab--q",
+                                         Attributes={"RedrivePolicy": json.dumps({
+                                             "deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:their-dlq",
+                                             "maxReceiveCount": 3})}),
+        lambda: events.put_targets(Rule="mylab--r", Targets=[{"Id": "t", "Arn": mine_queue,
+                                                              "DeadLetterConfig": {"Arn": "arn:aws:sqs:::their"}}]),
+        lambda: _client("lambda").create_event_source_mapping(FunctionName="mylab--fn",
+                                                              EventSourceArn="arn:aws:sqs:us-east-1:1:their-q"),
+    ]
+    for call in refused:
+        with pytest.raises(guard.OutsidePrefixError, match="refused"):
+            call()
+    with pytest.raises(UnStubbedResponseError), Stubber(sns):
+        sns.subscribe(TopicArn="arn:aws:sns:us-east-1:123456789012:mylab--t", Protocol="https",
+                      Endpoint="https://example.com/hook")

@@ -6,8 +6,11 @@ operation must be declared by one of :mod:`gluelab.localaws`'s service modules (
 resource it names must carry the lab's prefix: the parameters the modules declare (``Service.guarded``) at any
 depth (a trigger's actions, a crawler's targets), a top-level ``Name``, the ``Name`` of a ``DatabaseInput``,
 every ``s3://`` URI (its bucket), a schema's registry. A declared operation that names nothing the guard can check
-(e.g. PutResourcePolicy on the whole catalog) is refused too. A refused call raises :class:`OutsidePrefixError`
-naming the operation and the resource; nothing reaches AWS.
+(e.g. PutResourcePolicy on the whole catalog) is refused too. Resources an operation touches without naming them
+in a parameter are found by the service's resolver (``Service.resolvers``), which may read from AWS: the bus of
+each PutEvents entry (``default`` when it names none, so a lab puts events only on its own buses), the function of
+an event source mapping named by UUID, a subscription's ARN endpoint, a RedrivePolicy's dead-letter queue. A
+refused call raises :class:`OutsidePrefixError` naming the operation and the resource; nothing reaches AWS.
 
 Tables and partitions are owned through their database; schemas through their registry.
 """
@@ -42,14 +45,33 @@ class OutsidePrefixError(PermissionError):
     """A call would change something the lab did not create, or that the guard cannot tell is the lab's."""
 
 
+def declared_resolvers() -> dict[str, dict]:
+    """``{service: {operation: resolver}}``: the resources an operation touches that its parameters do not spell
+    out, as the service modules find them (``Service.resolvers``)."""
+    found: dict[str, dict] = {}
+    for service in localaws.services():
+        found.setdefault(service.client, {}).update(service.resolvers)
+    return found
+
+
 def install(client, naming: Naming) -> None:
     """Make ``client`` refuse every state-changing call that is undeclared or touches a resource outside
     ``naming.prefix``."""
     service = client.meta.service_model.service_name
     allowed = declared_operations().get(service, set())
+    resolvers = declared_resolvers().get(service, {})
 
     def check(params, model, **_):
-        refusal = refuse(service, model.name, params, naming, allowed)
+        extra: list = []
+        resolver = resolvers.get(model.name)
+        if resolver is not None and not READ_ONLY.match(model.name) and model.name in allowed:
+            try:
+                extra = [n for n in resolver(client, params) if n is not None]
+            except Exception as exc:
+                raise OutsidePrefixError(
+                    f"{service}.{model.name} refused: the lab with prefix {naming.prefix!r} could not find which "
+                    f"resources it would change ({type(exc).__name__}: {exc})") from exc
+        refusal = refuse(service, model.name, params, naming, allowed, extra)
         if refusal:
             raise OutsidePrefixError(refusal)
 
@@ -58,15 +80,17 @@ def install(client, naming: Naming) -> None:
                                 check)
 
 
-def refuse(service: str, operation: str, params: dict, naming: Naming, allowed: set[str]) -> str | None:
-    """Why the lab must not send ``operation`` with ``params`` (None when it may)."""
+def refuse(service: str, operation: str, params: dict, naming: Naming, allowed: set[str],
+           extra=()) -> str | None:
+    """Why the lab must not send ``operation`` with ``params`` (None when it may); ``extra``: more resources it
+    touches (from the service's resolver)."""
     if READ_ONLY.match(operation):
         return None
     where = f"the lab with prefix {naming.prefix!r}"
     if operation not in allowed:
         return (f"{service}.{operation} refused: {where} does not send this operation, because gluelab cannot "
                 f"tell which resources it would change (no gluelab service module declares it)")
-    names = [str(n) for n in named_resources(service, operation, params) if n]
+    names = [str(n) for n in list(named_resources(service, operation, params)) + list(extra) if n]
     if not names:
         return (f"{service}.{operation} refused: the call names no resource {where} can check as its own "
                 f"(it may act on the whole account)")

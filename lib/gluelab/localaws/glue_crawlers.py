@@ -159,6 +159,10 @@ def _run_crawl(crawler: FakeCrawler, crawl: ExecutedCrawl) -> None:
     state = _crawler_state(crawler)
     log = _crawl_logger(crawler, crawl)
     log("BENCHMARK", f"Running Start Crawl for Crawler {crawler.name}")
+    signals.emit(signals.CRAWLER_STATE_CHANGE, {
+        "accountId": crawler.backend.account_id, "crawlerName": crawler.name,
+        "startTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "state": "Started",
+        "message": "Crawler Started"}, resource=crawler)
     status, error, result = "COMPLETED", None, None
     try:
         spec = CrawlerSpec.from_crawler({**crawler.as_dict(), "Configuration": crawler.configuration})
@@ -191,9 +195,32 @@ def _run_crawl(crawler: FakeCrawler, crawl: ExecutedCrawl) -> None:
     crawl.status = status
     crawler.crawl_elapsed_time = 0
     log("BENCHMARK", "Crawler has finished running and is in state READY")
-    signals.emit(signals.CRAWLER_STATE_CHANGE, {
-        "crawlerName": crawler.name, "state": _EVENT_STATE[status],
-        **({"errorMessage": error} if error else {})}, resource=crawler)
+    signals.emit(signals.CRAWLER_STATE_CHANGE, crawl_event_detail(crawler, _EVENT_STATE[status], error, result,
+                                                                  runtime, crawl.end_time),
+                 resource=crawler, source="" if status == "STOPPED" else None)
+
+
+def crawl_event_detail(crawler: FakeCrawler, state: str, error: str | None, result, runtime: float,
+                       ended: datetime) -> dict:
+    """The detail of AWS's "Glue Crawler State Change" event (its numbers as strings, as AWS writes them); a
+    cancelled crawl's signal is gluelab's own (AWS sends no event for it)."""
+    backend = crawler.backend
+    link = (f"https://console.aws.amazon.com/cloudwatch/home?region={backend.region_name}#logEventViewer:"
+            f"group={CRAWLER_LOG_GROUP};stream={crawler.name}")
+    if state == "Failed":
+        return {"crawlerName": crawler.name, "errorMessage": error or "", "accountId": backend.account_id,
+                "cloudWatchLogLink": link, "state": "Failed", "message": "Crawler Failed"}
+    if state != "Succeeded":
+        return {"crawlerName": crawler.name, "accountId": backend.account_id, "state": state,
+                "message": f"Crawler {state}"}
+    count = lambda name: str(getattr(result, name, 0) or 0)  # noqa: E731
+    return {"tablesCreated": count("tables_created"), "warningMessage": error or "N/A",
+            "partitionsUpdated": count("partitions_updated"), "tablesUpdated": count("tables_updated"),
+            "message": "Crawler Succeeded", "partitionsDeleted": count("partitions_deleted"),
+            "accountId": backend.account_id, "runningTime (sec)": str(int(round(runtime))),
+            "tablesDeleted": count("tables_deleted"), "crawlerName": crawler.name,
+            "completionDate": ended.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "state": "Succeeded",
+            "partitionsCreated": count("partitions_created"), "cloudWatchLogLink": link}
 
 
 def unreadable_message(unreadable: list) -> str | None:

@@ -184,8 +184,16 @@ def finish_run(run: ExecutedJobRun, state: str, error: str | None = None) -> Non
         run.execution_seconds = round(run.execution_exact)
         run.status = state
     signals.emit(signals.JOB_STATE_CHANGE, {
-        "jobName": run.job_name, "severity": "INFO" if state == "SUCCEEDED" else "ERROR", "state": state,
-        "jobRunId": run.job_run_id, "message": error or f"Job run {state.lower()}"}, resource=run)
+        "jobName": run.job_name, "severity": _SEVERITY.get(state, "ERROR"), "state": state,
+        "jobRunId": run.job_run_id, "message": error or _MESSAGES.get(state, f"Job run {state.lower()}")},
+        resource=run)
+
+
+#: The severity and message of AWS's "Glue Job State Change" event, by the run's final state (a failed run's
+#: message is its error).
+_SEVERITY = {"SUCCEEDED": "INFO", "STOPPED": "INFO", "TIMEOUT": "WARN", "FAILED": "ERROR", "ERROR": "ERROR"}
+_MESSAGES = {"SUCCEEDED": "Job run succeeded", "STOPPED": "Job run stopped", "TIMEOUT": "Job run timed out",
+             "FAILED": "Job run failed", "ERROR": "Job run failed"}
 
 
 def _retry(failed: ExecutedJobRun) -> ExecutedJobRun | None:

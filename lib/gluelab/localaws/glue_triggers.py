@@ -126,6 +126,8 @@ def _job_ended(detail: dict, resource=None) -> None:
 
 
 def _crawl_ended(detail: dict, resource=None) -> None:
+    if detail.get("state") == "Started":
+        return
     if resource is None or not resource.crawls or getattr(resource.crawls[-1], "owner", None) is not None:
         return
     _fire_standalone(resource.backend, "CRAWLER", detail["crawlerName"])

@@ -12,7 +12,9 @@ ended: a failed job does not fail the run), STOPPED after ``stop_workflow_run`` 
 cannot start at all. ``get_workflow`` and ``get_workflow_run(s)`` return the graph with ``IncludeGraph``: nodes
 (triggers, jobs, crawlers, each with a stable ``UniqueId``) and edges, each job and crawler node with the runs of
 that workflow run. ``resume_workflow_run`` restarts the given nodes and everything downstream of them in a new
-run (``PreviousRunId``) that keeps the results of the rest. ``MaxConcurrentRuns`` is honoured.
+run (``PreviousRunId``) that keeps the results of the rest. ``MaxConcurrentRuns`` is honoured. A workflow whose
+start trigger is of Type EVENT is started by the events an EventBridge rule delivers to it (see "EVENT triggers"
+below).
 
 Teardown deletes the lab's triggers first (a trigger names the jobs and crawlers it starts), then its
 workflows; the guard checks ``WorkflowName`` and ``TriggerName``.
@@ -20,16 +22,19 @@ workflows; the guard checks ``WorkflowName`` and ``TriggerName``.
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import threading
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from moto.glue import exceptions as glue_exceptions
-from moto.glue.models import FakeWorkflowRun, GlueBackend
+from moto.glue.models import FakeWorkflowRun, GlueBackend, glue_backends
 from moto.glue.responses import GlueResponse
 
 from ..waiting import FINAL_JOB_RUN_STATES
-from . import dispatch, signals
+from . import delivery, dispatch, scheduler, signals
 from .glue_triggers import CRAWL_STATES, holds, start_action, watched
 from .hooks import hook
 from .service import Owned, Service, glue_tags, paged
@@ -45,6 +50,8 @@ SERVICE = Service(
         Owned("workflow", lambda glue: glue.list_workflows().get("Workflows", []),
               lambda glue, name: glue.delete_workflow(Name=name), tags=glue_tags("workflow")),
     ))
+
+_log = logging.getLogger("gluelab.localaws")
 
 #: Statistics counters by the final state of an action (a job run's state, a crawl's CrawlState).
 _COUNTERS = {"SUCCEEDED": "SucceededActions", "FAILED": "FailedActions", "TIMEOUT": "TimeoutActions",
@@ -229,6 +236,8 @@ def _job_ended(detail: dict, resource=None) -> None:
 
 
 def _crawl_ended(detail: dict, resource=None) -> None:
+    if detail.get("state") == "Started":
+        return
     crawl = resource.crawls[-1] if resource is not None and resource.crawls else None
     run = getattr(crawl, "owner", None)
     if not isinstance(run, ExecutedWorkflowRun):
@@ -387,3 +396,79 @@ def _resume_workflow_run(response) -> dict:
                 _start(run, chosen, trigger)
     _advance(run)
     return {"RunId": run.run_id, "NodeIds": list(wanted)}
+
+
+# --- EVENT triggers: a workflow started by the events an EventBridge rule delivers ----------------------------------
+#
+# An EventBridge rule whose target is a workflow (``arn:aws:glue:<region>:<account>:workflow/<name>``) notifies
+# the workflow of each event. Its start trigger, of Type EVENT, batches them as its EventBatchingCondition says:
+# when BatchSize events have arrived the run starts at once; otherwise BatchWindow seconds (default 900) after the
+# first event of the batch, on the lab clock. The run's properties hold the IDs of the events that started it
+# under ``aws:eventIds`` (``[id1, id2]``, as Glue writes it). An event for a workflow without an activated EVENT
+# trigger is dropped (logged), as Glue does.
+
+_batches: dict[tuple[str, str, str], "EventBatch"] = {}
+_batches_lock = threading.Lock()
+#: BatchWindow when the trigger gives none (AWS's default).
+DEFAULT_BATCH_WINDOW = 900
+
+
+@dataclass
+class EventBatch:
+    """The events a workflow's EVENT trigger has received since its last run started."""
+    event_ids: list = field(default_factory=list)
+    countdown: object = None
+
+
+def _event_trigger(backend: GlueBackend, workflow: str):
+    return next((t for t in _triggers(backend, workflow) if t.trigger_type == "EVENT"), None)
+
+
+@delivery.destination("glue")
+def _notify_event(arn: delivery.Arn, payload: str, event: dict | None = None, **_options) -> None:
+    """An EventBridge target that is a Glue workflow: count the event into the EVENT trigger's batch."""
+    kind, _, name = arn.resource.partition("/")
+    backend = glue_backends[arn.account][arn.region]
+    if kind != "workflow" or name not in backend.workflows:
+        raise delivery.DeliveryError("EntityNotFoundException", f"Workflow {name or arn.resource} not found")
+    trigger = _event_trigger(backend, name)
+    if trigger is None or trigger.state != "ACTIVATED":
+        raise delivery.DeliveryError("InvalidInputException",
+                                     f"Workflow {name} has no activated trigger of type EVENT")
+    event_id = (event or {}).get("id") or json.loads(payload).get("id") or str(uuid.uuid4())
+    condition = trigger.event_batching_condition or {}
+    size = int(condition.get("BatchSize") or 1)
+    window = int(condition.get("BatchWindow") or DEFAULT_BATCH_WINDOW)
+    key = (arn.account, arn.region, name)
+    with _batches_lock:
+        batch = _batches.setdefault(key, EventBatch())
+        batch.event_ids.append(event_id)
+        if len(batch.event_ids) >= size:
+            ready = _batches.pop(key)
+            if ready.countdown is not None:
+                ready.countdown.cancel()
+        else:
+            ready = None
+            if batch.countdown is None:
+                batch.countdown = scheduler.countdown(window, lambda: _window_ended(key))
+    if ready is not None:
+        _start_batch(backend, name, ready)
+
+
+def _window_ended(key: tuple[str, str, str]) -> str | None:
+    with _batches_lock:
+        ready = _batches.pop(key, None)
+    if ready is None or not ready.event_ids:
+        return None
+    account, region, name = key
+    return _start_batch(glue_backends[account][region], name, ready)
+
+
+def _start_batch(backend: GlueBackend, workflow: str, batch: EventBatch) -> str | None:
+    ids = "[" + ", ".join(batch.event_ids) + "]"
+    try:
+        backend.start_workflow_run(workflow, {"aws:eventIds": ids})
+    except glue_exceptions.GlueClientError as exc:
+        _log.warning("the EVENT trigger of workflow %s could not start a run for events %s: %s", workflow, ids, exc)
+        return None
+    return workflow

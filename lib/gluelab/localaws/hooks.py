@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Callable
 
 import moto
@@ -19,7 +20,7 @@ MOTO_VERSION = "5.2.5"
 
 @dataclass
 class _Hook:
-    owner: type
+    owner: type | ModuleType
     method: str
     expected_params: tuple[str, ...]
     replacement: Callable
@@ -34,8 +35,11 @@ class HookContractError(RuntimeError):
     """moto no longer has the method or arguments a gluelab hook relies on."""
 
 
-def hook(owner: type, method: str, expected_params: tuple[str, ...]):
-    """Register ``fn(original, self, *args, **kwargs)`` to replace ``owner.method`` when hooks are installed."""
+def hook(owner: type | ModuleType, method: str, expected_params: tuple[str, ...]):
+    """Register ``fn(original, self, *args, **kwargs)`` to replace ``owner.method`` when hooks are installed.
+
+    ``owner`` may also be a module of moto whose function other moto modules call through the module (e.g.
+    ``moto.s3.notifications.send_event``): ``fn(original, *args, **kwargs)`` then replaces the function."""
     def register(fn: Callable) -> Callable:
         _HOOKS.append(_Hook(owner, method, expected_params, fn))
         return fn
@@ -53,15 +57,18 @@ def check_contracts() -> None:
     if moto.__version__ != MOTO_VERSION:
         problems.append(f"moto {moto.__version__} is installed; gluelab's hooks are written for {MOTO_VERSION}")
     for h in _HOOKS:
+        owner = getattr(h.owner, "__qualname__", h.owner.__name__)
         target = getattr(h.owner, h.method, None)
         if target is None:
-            problems.append(f"{h.owner.__qualname__}.{h.method} no longer exists")
+            problems.append(f"{owner}.{h.method} no longer exists")
             continue
         target = getattr(target, "__gluelab_original__", target)
-        params = tuple(inspect.signature(target).parameters)[1:]  # without self
+        params = tuple(inspect.signature(target).parameters)
+        if not inspect.ismodule(h.owner):
+            params = params[1:]  # without self
         missing = [p for p in h.expected_params if p not in params]
         if missing:
-            problems.append(f"{h.owner.__qualname__}.{h.method} lost parameter(s) {missing}; has {params}")
+            problems.append(f"{owner}.{h.method} lost parameter(s) {missing}; has {params}")
     if problems:
         raise HookContractError("gluelab's execution hooks do not fit this moto:\n  " + "\n  ".join(problems))
 
@@ -75,8 +82,8 @@ def install() -> None:
     for h in _HOOKS:
         original = getattr(h.owner, h.method)
 
-        def patched(self, *args, __h=h, __orig=original, **kwargs):
-            return __h.replacement(__orig, self, *args, **kwargs)
+        def patched(*args, __h=h, __orig=original, **kwargs):
+            return __h.replacement(__orig, *args, **kwargs)
 
         patched.__gluelab_original__ = original
         patched.__name__ = h.method

@@ -59,7 +59,7 @@ SERVICE = Service(
     operations=("CreateBucket", "DeleteBucket", "PutObject", "DeleteObject", "DeleteObjects", "CopyObject",
                 "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
                 "AbortMultipartUpload", "PutBucketTagging", "DeleteBucketTagging", "PutObjectTagging",
-                "DeleteObjectTagging", "PutBucketNotificationConfiguration", "PutBucketVersioning",
+                "DeleteObjectTagging", "PutBucketVersioning",
                 "PutBucketLifecycleConfiguration", "DeleteBucketLifecycle", "PutPublicAccessBlock",
                 "PutBucketEncryption"),
     owned=(Owned("bucket", _buckets, _delete_bucket, tags=_bucket_tags),),

@@ -35,12 +35,16 @@ class Service:
     depth: trigger actions, crawler targets, ...) that name a resource of the service, which must carry the
     prefix. ``owned``: the resources teardown deletes, in order (a trigger before the job it starts).
     ``tag_after``: for a create operation that takes no tags (S3's CreateBucket),
-    ``tag_after[operation](client, params, tags)`` tags what it made."""
+    ``tag_after[operation](client, params, tags)`` tags what it made. ``resolvers``: for an operation that
+    touches resources its parameters do not spell out (PutEvents' default bus when an entry names none, the
+    function of an event source mapping named by its UUID), ``resolvers[operation](client, params)`` returns
+    their names or ARNs (it may use read calls); the guard checks them too."""
     client: str
     guarded: tuple[str, ...] = ()
     owned: tuple[Owned, ...] = field(default=())
     operations: tuple[str, ...] = ()
     tag_after: dict = field(default_factory=dict)
+    resolvers: dict = field(default_factory=dict)
 
 
 def glue_tags(kind: str) -> Callable[[object, str, str], dict]:
