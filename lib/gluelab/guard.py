@@ -5,9 +5,10 @@ parameters before anything is sent. An operation that only reads (Get*, List*, D
 operation must be declared by one of :mod:`gluelab.localaws`'s service modules (``Service.operations``), and every
 resource it names must carry the lab's prefix: the parameters the modules declare (``Service.guarded``) at any
 depth (a trigger's actions, a crawler's targets), a top-level ``Name``, the ``Name`` of a ``DatabaseInput``,
-every ``s3://`` URI (its bucket), a schema's registry. A declared operation that names nothing the guard can check
-(e.g. PutResourcePolicy on the whole catalog) is refused too. A refused call raises :class:`OutsidePrefixError`
-naming the operation and the resource; nothing reaches AWS.
+every ``s3://`` URI (its bucket), a schema's registry, the state machine of a Step Functions execution ARN. A
+declared operation that names nothing the guard can check (e.g. PutResourcePolicy on the whole catalog) is
+refused too. A refused call raises :class:`OutsidePrefixError` naming the operation and the resource; nothing
+reaches AWS.
 
 Tables and partitions are owned through their database; schemas through their registry.
 """
@@ -97,7 +98,7 @@ def _walk(key: str, value):
         if value.startswith(("s3://", "s3a://")):
             yield value.split("/")[2]  # the bucket
         elif lkey in NAME_PARAMS:
-            yield value
+            yield _owner(value)
     elif isinstance(value, dict):
         if lkey == "schemaid":
             # a schema lives in a registry as a table in a database: the lab owns the registry (AWS's default
@@ -116,6 +117,17 @@ def _walk(key: str, value):
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _walk(key, item)
+
+
+#: A Step Functions execution or map run ARN: its state machine is what the lab owns (the execution's own name
+#: is free, a UUID when the caller gives none).
+_EXECUTION_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:(?:execution|express|mapRun):(?P<machine>[^:/]+)")
+
+
+def _owner(name: str) -> str:
+    """The resource a name stands for, as the lab owns it: an execution's state machine, else the name."""
+    match = _EXECUTION_ARN.match(name)
+    return match["machine"] if match else name
 
 
 def plan_instead(client, plan) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from . import (awslambda, cloudformation, cloudwatch, events, glue_bookmarks, glue_catalog, glue_crawlers,
                glue_dataquality, glue_job_runners, glue_jobs, glue_registry, glue_triggers, glue_workflows, iam,
-               logs, s3, sns, sqs, stepfunctions)
+               logs, s3, sns, sqs, stepfunctions, stepfunctions_tasks)
 from . import scheduler
 from .server import FAKE_CREDENTIALS, endpoint_url, reset, start
 from .service import Owned, Service

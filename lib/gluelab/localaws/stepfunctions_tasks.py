@@ -1,0 +1,218 @@
+"""Step Functions Task integrations as AWS runs them: the optimized Glue integration and the AWS SDK integrations.
+
+``arn:aws:states:::glue:startJobRun`` (Request Response) starts the job run (gluelab really runs it:
+:mod:`.glue_jobs`) and answers at once with ``JobName``, ``JobRunId`` and the SDK's HTTP metadata, as AWS does.
+``glue:startJobRun.sync`` then waits for the run's final state (woken by each "Glue Job State Change", never
+polling with sleeps): its output is the run as GetJobRun returns it, serialised as Step Functions serialises it
+(timestamps in epoch milliseconds, keys in order); a run that ends FAILED, TIMEOUT, STOPPED or ERROR fails the
+task with ``States.TaskFailed`` and that same JSON as the ``Cause``. When the execution is stopped, or the
+task's ``TimeoutSeconds`` passes, before the run ends, the run is stopped (BatchStopJobRun), as AWS does. An
+error Glue answers becomes ``Glue.<code>`` with the SDK's cause text (``... (Service: AWSGlue; Status Code: 400;
+Error Code: ...; Request ID: ...; Proxy: null)``).
+
+``arn:aws:states:::aws-sdk:<service>:<action>`` calls the service's API with the Task's PascalCase parameters and
+answers with its PascalCase response (timestamps as ISO 8601 strings); an error is ``<Service>.<Exception>``
+(``Glue.EntityNotFoundException``, ``S3.NoSuchKeyException``, ...), the service named as AWS's SDK names it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import date, datetime, timezone
+
+from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (FailureEvent,
+                                                                                     FailureEventException)
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
+    StateTaskServiceGlue)
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+from ..waiting import FINAL_JOB_RUN_STATES
+from . import signals
+from .hooks import hook
+from .stepfunctions import service_model
+
+_log = logging.getLogger("gluelab.localaws")
+
+#: How often a task waiting for a job run checks whether its execution still runs (a run's end wakes it at once).
+CHECK_SECONDS = 0.2
+
+#: AWS SDK integration service names -> the name AWS gives their errors (``Glue.EntityNotFoundException``).
+SDK_ERROR_NAMES = {"glue": "Glue", "s3": "S3", "lambda": "Lambda", "sqs": "Sqs", "sns": "Sns", "sfn": "Sfn",
+                   "dynamodb": "DynamoDb", "athena": "Athena", "eventbridge": "EventBridge",
+                   "cloudwatch": "CloudWatch", "cloudwatchlogs": "CloudWatchLogs", "iam": "Iam", "sts": "Sts",
+                   "ec2": "Ec2", "ecs": "Ecs", "kinesis": "Kinesis", "firehose": "Firehose",
+                   "secretsmanager": "SecretsManager", "ssm": "Ssm", "emr": "Emr", "batch": "Batch",
+                   "redshiftdata": "RedshiftData"}
+state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update(SDK_ERROR_NAMES)
+
+
+# --- what AWS's SDKs add to an optimized integration's answer -------------------------------------------------
+
+_HEADER_NAMES = {"connection": "Connection", "content-length": "Content-Length", "content-type": "Content-Type",
+                 "date": "Date", "x-amzn-requestid": "x-amzn-RequestId"}
+
+
+def sdk_metadata(response: dict) -> dict:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata``, as the optimized integrations add them to an answer."""
+    meta = response.get("ResponseMetadata") or {}
+    received = {k.lower(): v for k, v in (meta.get("HTTPHeaders") or {}).items()}
+    headers = {name: received[key] for key, name in _HEADER_NAMES.items() if key in received}
+    headers["Connection"] = "keep-alive"  # AWS's SDK keeps its connections open
+    request_id = meta.get("RequestId") or received.get("x-amzn-requestid", "")
+    headers["x-amzn-RequestId"] = request_id
+    headers = dict(sorted(headers.items()))
+    return {"SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()}, "HttpHeaders": headers,
+                                "HttpStatusCode": meta.get("HTTPStatusCode", 200)},
+            "SdkResponseMetadata": {"RequestId": request_id}}
+
+
+def sdk_v1_cause(service: str, error: ClientError) -> str:
+    """An optimized integration's error cause, as AWS's SDK words it."""
+    err, meta = error.response.get("Error", {}), error.response.get("ResponseMetadata", {})
+    return (f"{err.get('Message', '')} (Service: {service}; Status Code: {meta.get('HTTPStatusCode', 400)}; "
+            f"Error Code: {err.get('Code', '')}; Request ID: {meta.get('RequestId', '')}; Proxy: null)")
+
+
+def _epoch_ms(value):
+    if isinstance(value, datetime):
+        return int((value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp() * 1000)
+    if isinstance(value, dict):
+        return {k: _epoch_ms(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_epoch_ms(v) for v in value]
+    return value
+
+
+def _iso(value):
+    if isinstance(value, datetime):
+        moment = (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+        text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+        return text + (f".{moment.microsecond // 1000:03d}Z" if moment.microsecond else "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    return value
+
+
+def _task_failed(task, env, error: str, cause: str, states_error: bool = False) -> FailureEvent:
+    return FailureEvent(
+        env=env, error_name=StatesErrorName(typ=StatesErrorNameType.StatesTaskFailed) if states_error
+        else CustomErrorName(error), event_type=HistoryEventType.TaskFailed,
+        event_details=EventDetails(taskFailedEventDetails=TaskFailedEventDetails(
+            resource=task._get_sfn_resource(), resourceType=task._get_sfn_resource_type(), error=error, cause=cause)))
+
+
+# --- Glue: startJobRun and startJobRun.sync ---------------------------------------------------------------------
+
+class _JobRunEnds:
+    """Wakes the tasks waiting for a job run whenever one ends ("Glue Job State Change")."""
+    condition = threading.Condition()
+    count = 0
+
+    @classmethod
+    def on_change(cls, detail, resource=None) -> None:
+        with cls.condition:
+            cls.count += 1
+            cls.condition.notify_all()
+
+    @classmethod
+    def wait_after(cls, seen: int, timeout: float) -> None:
+        with cls.condition:
+            cls.condition.wait_for(lambda: cls.count != seen, timeout=timeout)
+
+
+signals.subscribe(signals.JOB_STATE_CHANGE, _JobRunEnds.on_change)
+
+
+class TaskAbandoned(Exception):
+    """The execution was stopped, or the task timed out, before the job run ended (the run was stopped)."""
+
+
+@hook(StateTaskServiceGlue, "_handle_start_job_run",
+      ("env", "resource_runtime_part", "normalised_parameters", "computed_credentials"))
+def _start_job_run(original, task, env, resource_runtime_part, normalised_parameters, computed_credentials):
+    glue = task._get_glue_client(resource_runtime_part=resource_runtime_part, state_credentials=computed_credentials)
+    response = glue.start_job_run(**normalised_parameters)
+    env.stack.append({"JobName": normalised_parameters.get("JobName"), "JobRunId": response["JobRunId"],
+                      **sdk_metadata(response)})
+
+
+@hook(StateTaskServiceGlue, "_eval_integration_pattern",
+      ("env", "resource_runtime_part", "normalised_parameters", "state_credentials"))
+def _run_job(original, task, env, resource_runtime_part, normalised_parameters, state_credentials):
+    """``glue:startJobRun.sync``: wait for the run started just before to end; its GetJobRun is the output."""
+    if task.resource.condition != ResourceCondition.Sync:
+        return original(task, env, resource_runtime_part, normalised_parameters, state_credentials)
+    started = env.stack.pop()
+    job_name, run_id = started["JobName"], started["JobRunId"]
+    glue = task._get_glue_client(resource_runtime_part=resource_runtime_part, state_credentials=state_credentials)
+    while True:
+        seen = _JobRunEnds.count
+        run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+        if run["JobRunState"] in FINAL_JOB_RUN_STATES:
+            break
+        if not env.is_running():
+            try:
+                glue.batch_stop_job_run(JobName=job_name, JobRunIds=[run_id])
+            except Exception:
+                _log.exception("could not stop job run %s of %s", run_id, job_name)
+            raise TaskAbandoned(f"job run {run_id} of {job_name} stopped: its task ended first")
+        _JobRunEnds.wait_after(seen, CHECK_SECONDS)
+    output = _epoch_ms(run)
+    if run["JobRunState"] != "SUCCEEDED":
+        raise FailureEventException(_task_failed(task, env, StatesErrorNameType.StatesTaskFailed.to_name(),
+                                                 json.dumps(output, separators=(",", ":")), states_error=True))
+    env.stack.append(output)
+
+
+@hook(StateTaskServiceGlue, "_from_error", ("env", "ex"))
+def _glue_error(original, task, env, ex):
+    if not isinstance(ex, ClientError):
+        return original(task, env, ex)
+    return _task_failed(task, env, f"Glue.{ex.response['Error']['Code']}", sdk_v1_cause("AWSGlue", ex))
+
+
+# --- AWS SDK integrations ------------------------------------------------------------------------------------------
+
+def _operation(task):
+    """The botocore operation model an ``aws-sdk`` Task calls (None if botocore does not know it)."""
+    model = service_model(task._get_boto_service_name())
+    action = task.resource.api_action
+    try:
+        return None if model is None else model.operation_model(action[:1].upper() + action[1:])
+    except Exception:
+        return None
+
+
+@hook(StateTaskServiceAwsSdk, "_normalise_parameters", ("parameters", "boto_service_name", "service_action_name"))
+def _sdk_parameters(original, task, parameters, boto_service_name=None, service_action_name=None):
+    """The Task's PascalCase parameters as the service's API names them (``StateMachineArn`` ->
+    ``stateMachineArn``)."""
+    operation = _operation(task)
+    if operation is not None and operation.input_shape is not None:
+        task._to_boto_request(parameters, operation.input_shape)
+
+
+@hook(StateTaskServiceAwsSdk, "_eval_service_task",
+      ("env", "resource_runtime_part", "normalised_parameters", "state_credentials"))
+def _sdk_call(original, task, env, resource_runtime_part, normalised_parameters, state_credentials):
+    """The answer with PascalCase names and ISO 8601 timestamps, as AWS's SDK integrations give it."""
+    original(task, env, resource_runtime_part, normalised_parameters, state_credentials)
+    response = env.stack.pop()
+    operation = _operation(task)
+    if isinstance(response, dict) and operation is not None and operation.output_shape is not None:
+        task._from_boto_response(response, operation.output_shape)
+    env.stack.append(_iso(response))
