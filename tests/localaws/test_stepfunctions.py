@@ -301,6 +301,68 @@ def test_parallel_branches_wait_side_by_side_and_a_map_of_one_at_a_time_waits_in
     assert round(seconds(events, "MapStateStarted", "MapStateSucceeded")) == 15  # 3 x 5, one after the other
 
 
+def test_the_context_objects_times_are_on_the_timeline_as_aws_writes_them(sfn, machine):
+    arn = machine("context", {"StartAt": "Wait", "States": {
+        "Wait": {"Type": "Wait", "Seconds": 600, "Next": "Stamp"},
+        "Stamp": {"Type": "Pass", "Parameters": {"started.$": "$$.Execution.StartTime",
+                                                 "entered.$": "$$.State.EnteredTime"}, "End": True}}})
+    done = run(sfn, arn)
+    out = json.loads(done["output"])
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.fullmatch(stamp, out["started"]) and re.fullmatch(stamp, out["entered"])
+    started, entered = (datetime.strptime(out[k], "%Y-%m-%dT%H:%M:%S.%f%z") for k in ("started", "entered"))
+    assert abs((started - done["startDate"]).total_seconds()) < 0.002
+    stamp_entered = [e for e in history(sfn, done["executionArn"]) if e["type"] == "PassStateEntered"][0]
+    assert abs((entered - stamp_entered["timestamp"]).total_seconds()) < 0.002
+    assert round((entered - started).total_seconds()) == 600
+
+
+def test_a_poll_loop_around_a_crawl_waits_as_many_times_as_on_aws_not_in_a_spin(lab, sfn, machine):
+    glue = lab.client("glue")
+    crawler, database = lab.names.resource("sfn-poll-crawler"), lab.names.database("sfn_poll")
+    glue.create_database(DatabaseInput={"Name": database})
+    glue.create_crawler(Name=crawler, Role="arn:aws:iam::123456789012:role/glue", DatabaseName=database,
+                        Targets={"S3Targets": [{"Path": lab.zones.uri("raw", "sfn-poll/")}]})
+    try:
+        arn = machine("crawl-poll", {"StartAt": "StartCrawler", "States": {
+            "StartCrawler": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:glue:startCrawler",
+                             "Parameters": {"Name": crawler}, "ResultPath": None, "Next": "Wait"},
+            "Wait": {"Type": "Wait", "Seconds": 30, "Next": "GetCrawler"},
+            "GetCrawler": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:glue:getCrawler",
+                           "Parameters": {"Name": crawler}, "ResultSelector": {"state.$": "$.Crawler.State"},
+                           "ResultPath": "$.crawler", "Next": "Ready?"},
+            "Ready?": {"Type": "Choice", "Choices": [
+                {"Variable": "$.crawler.state", "StringEquals": "READY", "Next": "Done"}], "Default": "Wait"},
+            "Done": {"Type": "Succeed"}}})
+        done = run(sfn, arn)
+        assert done["status"] == "SUCCEEDED"
+        events = history(sfn, done["executionArn"])
+        # the crawl takes far less than 30 s: one wait, then GetCrawler sees it READY
+        assert types(events).count("WaitStateEntered") == 1
+        assert glue.get_crawler(Name=crawler)["Crawler"]["LastCrawl"]["Status"] == "SUCCEEDED"
+    finally:
+        glue.delete_crawler(Name=crawler)
+        glue.delete_database(Name=database)
+
+
+def test_a_poll_loop_around_a_job_run_lets_the_run_take_its_real_time(sfn, machine, shell_job):
+    job = shell_job("sfn-poll-job", "import time\ntime.sleep(1.2)\n")
+    arn = machine("job-poll", {"StartAt": "Start", "States": {
+        "Start": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun", "Parameters": {"JobName": job},
+                  "ResultSelector": {"id.$": "$.JobRunId"}, "ResultPath": "$.run", "Next": "Wait"},
+        "Wait": {"Type": "Wait", "Seconds": 1, "Next": "Get"},
+        "Get": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:glue:getJobRun",
+                "Parameters": {"JobName": job, "RunId.$": "$.run.id"},
+                "ResultSelector": {"state.$": "$.JobRun.JobRunState"}, "ResultPath": "$.status", "Next": "Ended?"},
+        "Ended?": {"Type": "Choice", "Choices": [
+            {"Variable": "$.status.state", "StringEquals": "RUNNING", "Next": "Wait"}], "Default": "Done"},
+        "Done": {"Type": "Pass", "End": True}}})
+    done = run(sfn, arn)
+    assert json.loads(done["output"])["status"]["state"] == "SUCCEEDED"
+    waits = types(history(sfn, done["executionArn"])).count("WaitStateEntered")
+    assert 2 <= waits <= 4, waits  # a 1.2 s script (plus its start) polled every second, as on AWS
+
+
 def test_a_wait_past_the_state_machines_timeout_times_the_execution_out_at_the_deadline(sfn, machine):
     arn = machine("timeout", {"StartAt": "W", "TimeoutSeconds": 120, "States": {
         "W": {"Type": "Wait", "Seconds": 3600, "End": True}}})

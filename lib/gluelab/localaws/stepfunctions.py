@@ -17,19 +17,23 @@ What it adds to moto's interpreter:
 * every status change (RUNNING, then SUCCEEDED, FAILED, TIMED_OUT or ABORTED) emits ``"Step Functions Execution
   Status Change"`` (:mod:`.signals`, source ``aws.states``) with the detail AWS sends to EventBridge.
 
-Time: Wait states and Retry intervals never sleep, and an execution's history still shows every wait. Each
-execution has its own timeline. It starts at the endpoint's time (the wall clock every local service stamps its
-resources with: Glue job runs, crawls, S3 objects) when StartExecution is called and runs with it, ahead by the
-seconds its waits have passed: ``Wait`` (``Seconds``, ``SecondsPath``, ``Timestamp``, ``TimestampPath``, a
-timestamp measured against the timeline) and each ``Retry`` interval (``IntervalSeconds`` x ``BackoffRate``
-per attempt, capped by ``MaxDelaySeconds``, drawn at random below it with ``JitterStrategy: FULL``) move the
-timeline forward at once. So a history reads as on AWS (``WaitStateExited`` = ``WaitStateEntered`` +
-``Seconds``; a retried task's attempts spaced by their intervals; ``stopDate`` after every wait) while the lesson
-does not wait. Work that really takes time (a Glue job run, a Lambda handler) takes it for real, and the
-timeline shows it. Each Parallel branch and Map iteration passes its waits on its own timeline, forked from its
-state's; the state continues from the latest of them, so a Map with ``MaxConcurrency: 1`` shows its
-iterations' waits one after the other and parallel ones overlap. A state machine's ``TimeoutSeconds`` counts on
-the timeline: a Wait that would pass it ends the execution TIMED_OUT at the deadline.
+Time: Wait states and Retry intervals never sleep, and an execution's history still shows every wait. Each execution
+has its own timeline. It starts at the endpoint's time (the wall clock every local service stamps its resources
+with: Glue job runs, crawls, S3 objects) when StartExecution is called and runs with it, ahead by the seconds its
+waits have passed: ``Wait`` (``Seconds``, ``SecondsPath``, ``Timestamp``, ``TimestampPath``, a timestamp measured
+against the timeline) and each ``Retry`` interval (``IntervalSeconds`` x ``BackoffRate`` per attempt, capped by
+``MaxDelaySeconds``, drawn at random below it with ``JitterStrategy: FULL``) move the timeline forward at once. So a
+history reads as on AWS (``WaitStateExited`` = ``WaitStateEntered`` + ``Seconds``; a retried task's attempts spaced
+by their intervals; ``stopDate`` after every wait) while the lesson does not wait. Work that really takes time (a
+Glue job run, a Lambda handler) takes it for real, and the timeline shows it. While work the execution started is
+still running for real (a job run, crawl or workflow run started by ``glue:startJobRun`` or
+``aws-sdk:glue:startJobRun``/``startCrawler``/``startWorkflowRun``), a wait first lets real time pass, until a piece
+of that work ends or the wait's seconds are over: a poll loop (Wait, GetCrawler, Choice) then sees the work end
+after as many waits as on AWS instead of spinning, and never waits longer than the work takes. Each Parallel branch
+and Map iteration passes its waits on its own timeline, forked from its state's; the state continues from the latest
+of them, so a Map with ``MaxConcurrency: 1`` shows its iterations' waits one after the other and parallel ones
+overlap. A state machine's ``TimeoutSeconds`` counts on the timeline: a Wait that would pass it ends the execution
+TIMED_OUT at the deadline.
 
 The lab's clock (``lab.clock``) is a separate thing: it moves only when a lesson advances it, and it decides
 when schedules fire (crawlers, triggers, EventBridge schedules). An execution such a schedule starts begins at
@@ -63,6 +67,7 @@ from moto.stepfunctions.parser.asl.component.common.error_name.failure_event imp
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
 from moto.stepfunctions.parser.asl.component.program.program import Program
+from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.eval.environment import Environment
@@ -120,25 +125,97 @@ def _with_error_codes(call, *args, **kwargs):
 
 # --- time: each execution's timeline ----------------------------------------------------------------------------
 
+class InFlight:
+    """Work an execution started that runs for real (Glue job runs, crawls): while some of it is still going, a
+    wait lets real time pass, until a piece of it ends or the wait's seconds are over, whichever comes first.
+    So a poll loop (Wait, then GetCrawler or GetJobRun, then a Choice) sees the work end after as many waits as
+    on AWS, instead of spinning. Each piece is a ``done()`` callable (True once it has ended)."""
+    #: Notified whenever gluelab work ends (a "Glue Job State Change", a "Glue Crawler State Change") or an
+    #: execution is stopped.
+    changed = threading.Condition()
+    #: Longest real wait between two checks of the work (its end usually wakes the wait at once).
+    CHECK_SECONDS = 1.0
+
+    def __init__(self):
+        self._pending: list = []
+        self._lock = threading.Lock()
+
+    def add(self, done) -> None:
+        with self._lock:
+            self._pending.append(done)
+
+    def _still_running(self) -> int:
+        with self._lock:
+            pending = list(self._pending)
+        running = []
+        for done in pending:
+            try:
+                if not done():
+                    running.append(done)
+            except Exception:  # the work cannot be read any more (deleted): nothing to wait for
+                pass
+        with self._lock:
+            self._pending = [d for d in self._pending if d in running or d not in pending]
+            return len(self._pending)
+
+    def let_run(self, seconds: float, running) -> float:
+        """Let up to ``seconds`` of real time pass while the work goes on (and ``running()``); return the real
+        seconds that passed."""
+        started = time.monotonic()
+        at_start = self._still_running()
+        while at_start:
+            seen = InFlight.generation
+            left = seconds - (time.monotonic() - started)
+            if left <= 0 or not running() or self._still_running() < at_start:
+                break
+            InFlight.wait_after(seen, min(left, InFlight.CHECK_SECONDS))
+        return time.monotonic() - started
+
+    #: How many times gluelab work has ended (or an execution was stopped): a waiter reads it before it checks
+    #: the work, so an end between its check and its wait still wakes it.
+    generation = 0
+
+    @classmethod
+    def notify(cls, *_args, **_kwargs) -> None:
+        with cls.changed:
+            cls.generation += 1
+            cls.changed.notify_all()
+
+    @classmethod
+    def wait_after(cls, seen: int, timeout: float) -> None:
+        """Wait until something ended after ``seen`` was read (at most ``timeout`` seconds)."""
+        with cls.changed:
+            cls.changed.wait_for(lambda: cls.generation != seen, timeout=timeout)
+
+
+signals.subscribe(signals.JOB_STATE_CHANGE, InFlight.notify)
+signals.subscribe(signals.CRAWLER_STATE_CHANGE, InFlight.notify)
+
+
 class Timeline:
     """An execution's time (or one Parallel branch's or Map iteration's): the endpoint's time plus the seconds
     its waits have passed (``ahead``). ``root`` is the execution's environment; ``deadline`` the moment its
-    ``TimeoutSeconds`` ends it (None: no timeout)."""
+    ``TimeoutSeconds`` ends it (None: no timeout); ``work`` what it started that runs for real (shared by the
+    execution's branches)."""
 
-    def __init__(self, root: Environment, ahead: float = 0.0, deadline: datetime | None = None):
+    def __init__(self, root: Environment, ahead: float = 0.0, deadline: datetime | None = None,
+                 work: InFlight | None = None):
         self.root = root
         self.ahead = ahead
         self.deadline = deadline
+        self.work = work or InFlight()
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
         return datetime.now(timezone.utc) + timedelta(seconds=self.ahead)
 
     def pass_seconds(self, seconds: float) -> None:
-        """Move forward by ``seconds`` at once; a wait that would pass the execution's deadline stops at it and
+        """Move forward by ``seconds``: at once, or, while work the execution started runs, after the real time
+        it takes to end (at most ``seconds``); a wait that would pass the execution's deadline stops at it and
         times the execution out."""
         if seconds <= 0:
             return
+        seconds -= self.work.let_run(seconds, self.root.is_running)  # real time passed already counts
         with self._lock:
             if self.deadline is not None and self.now() + timedelta(seconds=seconds) >= self.deadline:
                 self.ahead += max(0.0, (self.deadline - self.now()).total_seconds())
@@ -153,12 +230,43 @@ class Timeline:
             self.root.set_timed_out()
 
     def fork(self) -> "Timeline":
-        return Timeline(self.root, self.ahead, self.deadline)
+        return Timeline(self.root, self.ahead, self.deadline, self.work)
 
     def catch_up(self, other: "Timeline") -> None:
         """Continue from the later of this timeline and ``other`` (a branch that has joined)."""
         with self._lock:
             self.ahead = max(self.ahead, other.ahead)
+
+
+def aws_time(moment: datetime) -> str:
+    """A moment as the context object writes it (``$$.Execution.StartTime``): ``2024-01-01T12:00:00.123Z``."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class _EnteredTime:
+    """Stands in for the ``datetime`` module inside moto's State: ``$$.State.EnteredTime`` is the moment of the
+    state's ...StateEntered event on the timeline, written as AWS writes it."""
+    timezone = timezone
+    moment = threading.local()
+
+    class datetime:
+        @staticmethod
+        def now(tz=None):
+            moment = getattr(_EnteredTime.moment, "value", None)
+            _EnteredTime.moment.value = None
+            return _AwsMoment(moment or datetime.now(tz or timezone.utc))
+
+
+class _AwsMoment:
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def isoformat(self) -> str:
+        return aws_time(self.moment)
+
+
+state_module.datetime = _EnteredTime
 
 
 def timeline_of(env) -> Timeline | None:
@@ -178,6 +286,7 @@ _environments = threading.Condition()  # an execution's environment exists (Stop
 def _new_environment(original, worker: ExecutionWorker) -> Environment:
     env = original(worker)
     started = worker._evaluation_details.execution_details.start_time
+    env.states.context_object.context_object_data["Execution"]["StartTime"] = aws_time(started)
     timeline = Timeline(env, ahead=(started - datetime.now(timezone.utc)).total_seconds())
     _attach(env, timeline)
     setattr(env.event_manager, _TIMELINE, timeline)
@@ -206,6 +315,8 @@ def _add_event(original, manager, context, event_type, event_details=None, times
                 and event_type != HistoryEventType.ExecutionAborted:
             return context.last_published_event_id  # an aborted execution's history ends with ExecutionAborted
         timestamp = timestamp or timeline.now()
+        if str(event_type).endswith("StateEntered"):
+            _EnteredTime.moment.value = timestamp  # the state's $$.State.EnteredTime, read right after
     if event_details:
         event_details = {key: _as_aws_writes(value) if isinstance(value, dict) else value
                          for key, value in event_details.items()}
@@ -482,6 +593,7 @@ def stop(execution: ParserExecution, error: str | None = None, cause: str | None
     execution.exec_worker.stop(stop_date=stop_date, error=error, cause=cause)
     execution.exec_status, execution.stop_date = ExecutionStatus.ABORTED, stop_date
     execution.error, execution.cause = error, cause
+    InFlight.notify()
     _announce(execution)
     return stop_date
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from datetime import date, datetime, timezone
 
 from botocore.exceptions import ClientError
@@ -35,11 +34,11 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
     StateTaskServiceGlue)
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-from ..waiting import FINAL_JOB_RUN_STATES
-from . import signals
+from ..waiting import FINAL_JOB_RUN_STATES, FINAL_WORKFLOW_RUN_STATES
 from .hooks import hook
-from .stepfunctions import service_model
+from .stepfunctions import InFlight, service_model, timeline_of
 
 _log = logging.getLogger("gluelab.localaws")
 
@@ -117,26 +116,6 @@ def _task_failed(task, env, error: str, cause: str, states_error: bool = False) 
 
 # --- Glue: startJobRun and startJobRun.sync ---------------------------------------------------------------------
 
-class _JobRunEnds:
-    """Wakes the tasks waiting for a job run whenever one ends ("Glue Job State Change")."""
-    condition = threading.Condition()
-    count = 0
-
-    @classmethod
-    def on_change(cls, detail, resource=None) -> None:
-        with cls.condition:
-            cls.count += 1
-            cls.condition.notify_all()
-
-    @classmethod
-    def wait_after(cls, seen: int, timeout: float) -> None:
-        with cls.condition:
-            cls.condition.wait_for(lambda: cls.count != seen, timeout=timeout)
-
-
-signals.subscribe(signals.JOB_STATE_CHANGE, _JobRunEnds.on_change)
-
-
 class TaskAbandoned(Exception):
     """The execution was stopped, or the task timed out, before the job run ended (the run was stopped)."""
 
@@ -146,8 +125,29 @@ class TaskAbandoned(Exception):
 def _start_job_run(original, task, env, resource_runtime_part, normalised_parameters, computed_credentials):
     glue = task._get_glue_client(resource_runtime_part=resource_runtime_part, state_credentials=computed_credentials)
     response = glue.start_job_run(**normalised_parameters)
-    env.stack.append({"JobName": normalised_parameters.get("JobName"), "JobRunId": response["JobRunId"],
-                      **sdk_metadata(response)})
+    job_name, run_id = normalised_parameters.get("JobName"), response["JobRunId"]
+    if task.resource.condition is None:  # Request Response: the run goes on while the execution does
+        _runs_for_real(env, lambda: _job_run_ended(glue, job_name, run_id))
+    env.stack.append({"JobName": job_name, "JobRunId": run_id, **sdk_metadata(response)})
+
+
+def _runs_for_real(env, done) -> None:
+    """Tell the execution's timeline about work it started that runs for real (its waits let it run)."""
+    timeline = timeline_of(env)
+    if timeline is not None:
+        timeline.work.add(done)
+
+
+def _job_run_ended(glue, job_name: str, run_id: str) -> bool:
+    return glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]["JobRunState"] in FINAL_JOB_RUN_STATES
+
+
+def _crawl_ended(glue, name: str) -> bool:
+    return glue.get_crawler(Name=name)["Crawler"]["State"] == "READY"
+
+
+def _workflow_run_ended(glue, name: str, run_id: str) -> bool:
+    return glue.get_workflow_run(Name=name, RunId=run_id)["Run"]["Status"] in FINAL_WORKFLOW_RUN_STATES
 
 
 @hook(StateTaskServiceGlue, "_eval_integration_pattern",
@@ -160,7 +160,7 @@ def _run_job(original, task, env, resource_runtime_part, normalised_parameters, 
     job_name, run_id = started["JobName"], started["JobRunId"]
     glue = task._get_glue_client(resource_runtime_part=resource_runtime_part, state_credentials=state_credentials)
     while True:
-        seen = _JobRunEnds.count
+        seen = InFlight.generation
         run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
         if run["JobRunState"] in FINAL_JOB_RUN_STATES:
             break
@@ -170,7 +170,7 @@ def _run_job(original, task, env, resource_runtime_part, normalised_parameters, 
             except Exception:
                 _log.exception("could not stop job run %s of %s", run_id, job_name)
             raise TaskAbandoned(f"job run {run_id} of {job_name} stopped: its task ended first")
-        _JobRunEnds.wait_after(seen, CHECK_SECONDS)
+        InFlight.wait_after(seen, CHECK_SECONDS)  # a run's end wakes it; it checks now and then that it should go on
     output = _epoch_ms(run)
     if run["JobRunState"] != "SUCCEEDED":
         raise FailureEventException(_task_failed(task, env, StatesErrorNameType.StatesTaskFailed.to_name(),
@@ -212,7 +212,24 @@ def _sdk_call(original, task, env, resource_runtime_part, normalised_parameters,
     """The answer with PascalCase names and ISO 8601 timestamps, as AWS's SDK integrations give it."""
     original(task, env, resource_runtime_part, normalised_parameters, state_credentials)
     response = env.stack.pop()
+    if task._get_boto_service_name() == "glue":
+        _glue_work_started(env, task, resource_runtime_part, state_credentials, normalised_parameters, response)
     operation = _operation(task)
     if isinstance(response, dict) and operation is not None and operation.output_shape is not None:
         task._from_boto_response(response, operation.output_shape)
     env.stack.append(_iso(response))
+
+
+def _glue_work_started(env, task, resource_runtime_part, state_credentials, parameters: dict, response) -> None:
+    """An ``aws-sdk:glue`` call that starts something answers at once, as on AWS; the run, crawl or workflow run
+    it started goes on for real, and the execution's waits let it."""
+    action = task.resource.api_action
+    if action not in ("startJobRun", "startCrawler", "startWorkflowRun"):
+        return
+    glue = boto_client_for(region=resource_runtime_part.region, service="glue", state_credentials=state_credentials)
+    if action == "startJobRun":
+        _runs_for_real(env, lambda: _job_run_ended(glue, parameters["JobName"], response["JobRunId"]))
+    elif action == "startCrawler":
+        _runs_for_real(env, lambda: _crawl_ended(glue, parameters["Name"]))
+    else:
+        _runs_for_real(env, lambda: _workflow_run_ended(glue, parameters["Name"], response["RunId"]))
