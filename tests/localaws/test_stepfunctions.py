@@ -578,6 +578,25 @@ def test_aws_sdk_step_functions_calls_take_pascal_case_parameters_and_answer_in_
     assert out == {"name": child.rsplit(":", 1)[1], "arn": child}
 
 
+def test_an_express_state_machine_answers_start_sync_execution_with_its_end(sfn, machine):
+    express = machine("express", {"StartAt": "Wait", "States": {
+        "Wait": {"Type": "Wait", "Seconds": 2, "Next": "Greet"},
+        "Greet": {"Type": "Pass", "Parameters": {"hello.$": "$.who"}, "End": True}}}, type="EXPRESS")
+    done = sfn.start_sync_execution(stateMachineArn=express, input='{"who": "world"}', name="sync-1")
+    assert (done["status"], done["output"], done["name"]) == ("SUCCEEDED", '{"hello":"world"}', "sync-1")
+    assert re.fullmatch(rf"{express.replace(':stateMachine:', ':express:')}:sync-1:[0-9a-f-]{{36}}",
+                        done["executionArn"])
+    assert done["stopDate"] - done["startDate"] >= timedelta(seconds=2)
+    assert done["billingDetails"]["billedMemoryUsedInMB"] == 64
+    assert done["billingDetails"]["billedDurationInMilliseconds"] >= 2000
+    failed = sfn.start_sync_execution(stateMachineArn=machine("express-fail", {"StartAt": "F", "States": {
+        "F": {"Type": "Fail", "Error": "Nope", "Cause": "no"}}}, type="EXPRESS"))
+    assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "Nope", "no")
+    standard = machine("standard", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    with pytest.raises(sfn.exceptions.StateMachineTypeNotSupported):
+        sfn.start_sync_execution(stateMachineArn=standard)
+
+
 # --- status changes as EventBridge sees them ------------------------------------------------------------------
 
 def test_every_status_change_emits_the_step_functions_execution_status_change_event(sfn, machine):

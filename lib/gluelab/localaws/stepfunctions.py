@@ -47,6 +47,7 @@ The prefix guard checks ``stateMachineArn``, ``roleArn``, ``resourceArn`` and th
 """
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -81,7 +82,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from . import signals
+from . import dispatch, signals
 from .hooks import hook
 from .service import Owned, Service, paged, tag_list
 
@@ -612,6 +613,43 @@ def _stop_execution(original, response):
     if not isinstance(execution, ParserExecution):
         return original(response)
     return ActionResult({"stopDate": stop(execution, response._get_param("error"), response._get_param("cause"))})
+
+
+@dispatch.action(StepFunctionResponse, "start_sync_execution")
+def _start_sync_execution(response) -> dict:
+    """StartSyncExecution (moto has none): an Express state machine's execution runs to its end before the call
+    answers, with AWS's answer (status SUCCEEDED, FAILED or TIMED_OUT; billing details). Like AWS, nothing keeps
+    it: it has no history to read and ListExecutions does not list it; a Standard state machine is refused."""
+    params = dispatch.params(response)
+    backend = response.stepfunction_backend
+    machine = backend.describe_state_machine(params.get("stateMachineArn", ""))
+    if machine.type != "EXPRESS":
+        raise aws_error("This operation is not supported by this type of state machine",
+                        "StateMachineTypeNotSupported")
+    name = params.get("name") or str(uuid.uuid4())
+    backend._validate_name(name)
+    execution_input = params.get("input") or "{}"
+    try:
+        json.loads(execution_input)
+    except ValueError as exc:
+        raise aws_error(f"Invalid State Machine Execution Input: '{exc}'", "InvalidExecutionInput") from None
+    snapshot = copy.deepcopy(machine, {id(machine.executions): [], id(machine.backend): machine.backend})
+    execution = SyncExecution(
+        name=name, sm_type=machine.type, role_arn=machine.roleArn,
+        exec_arn=f"arn:{backend.partition}:states:{backend.region_name}:{backend.account_id}:express:"
+                 f"{machine.name}:{name}:{uuid.uuid4()}",
+        account_id=backend.account_id, region_name=backend.region_name, state_machine=snapshot,
+        start_date=datetime.now(timezone.utc), cloud_watch_logging_session=None, activity_store={},
+        input_data=execution_input, trace_header=params.get("traceHeader"))
+    execution.start()  # runs to the end in this thread
+    out = {key: value for key, value in execution.to_start_sync_execution_output().items() if value is not None}
+    out["input"] = execution_input
+    if "output" in out:
+        out["output"] = output_json(execution.output)
+    billed_ms = (execution.stop_date - execution.start_date).total_seconds() * 1000
+    out["billingDetails"] = {"billedMemoryUsedInMB": 64,
+                             "billedDurationInMilliseconds": 100 * -(-int(billed_ms) // 100)}
+    return out
 
 
 _EXECUTION_DATA = ("input", "inputDetails", "output", "outputDetails")
