@@ -237,7 +237,7 @@ def test_wait_states_pass_on_the_timeline_and_the_history_shows_each_wait(sfn, m
     arn = machine("waits", {"StartAt": "Seconds", "States": {
         "Seconds": {"Type": "Wait", "Seconds": 3600, "Next": "SecondsPath"},
         "SecondsPath": {"Type": "Wait", "SecondsPath": "$.pause", "Next": "Timestamp"},
-        "Timestamp": {"Type": "Wait", "Timestamp": "2000-01-01T00:00:00Z", "Next": "TimestampPath"},
+        "Timestamp": {"Type": "Wait", "Timestamp": "2000-01-01T01:00:00+01:00", "Next": "TimestampPath"},
         "TimestampPath": {"Type": "Wait", "TimestampPath": "$.until", "End": True}}})
     until = (datetime.now(timezone.utc) + timedelta(days=1)).replace(microsecond=0)
     done = run(sfn, arn, {"pause": 90, "until": until.strftime("%Y-%m-%dT%H:%M:%SZ")})

@@ -67,6 +67,7 @@ from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, Ser
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEventException
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.retry.retrier_decl import RetrierDecl
+from moto.stepfunctions.parser.asl.component.common.string.string_expression import StringLiteral
 from moto.stepfunctions.parser.asl.component.program.program import Program
 from moto.stepfunctions.parser.asl.component.state import state as state_module
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp import Timestamp
@@ -407,6 +408,17 @@ def parse_timestamp(text) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+@hook(Timestamp, "__init__", ("string",))
+def _timestamp(original, function, string):
+    """A literal ``Timestamp`` with a numeric offset (``2024-01-01T09:00:00+01:00``) is valid, as on AWS."""
+    try:
+        original(function, string)
+    except ValueError:
+        if not (isinstance(string, StringLiteral) and parse_timestamp(string.literal_value)):
+            raise
+        function.string = string
 
 
 @hook(Timestamp, "_get_wait_seconds", ("env",))
