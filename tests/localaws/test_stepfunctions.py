@@ -597,6 +597,30 @@ def test_an_express_state_machine_answers_start_sync_execution_with_its_end(sfn,
         sfn.start_sync_execution(stateMachineArn=standard)
 
 
+# --- Lambda ------------------------------------------------------------------------------------------------------
+
+MISSING_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:check-source-data"
+
+
+def test_a_hard_coded_function_arn_that_does_not_exist_fails_as_on_aws(sfn, machine):
+    legacy = run(sfn, machine("legacy-missing", {"StartAt": "CheckSourceData", "States": {
+        "CheckSourceData": {"Type": "Task", "Resource": MISSING_FUNCTION, "End": True}}}))
+    assert (legacy["status"], legacy["error"]) == ("FAILED", "Lambda.ResourceNotFoundException")
+    assert legacy["cause"].startswith(f"Function not found: {MISSING_FUNCTION} (Service: AWSLambda; "
+                                      "Status Code: 404; Error Code: ResourceNotFoundException; Request ID: ")
+    events = history(sfn, legacy["executionArn"])
+    assert types(events) == ["ExecutionStarted", "TaskStateEntered", "LambdaFunctionScheduled",
+                             "LambdaFunctionStarted", "LambdaFunctionFailed", "ExecutionFailed"]
+    assert events[4]["lambdaFunctionFailedEventDetails"] == {"error": legacy["error"], "cause": legacy["cause"]}
+    optimized = run(sfn, machine("invoke-missing", {"StartAt": "Invoke", "States": {"Invoke": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": MISSING_FUNCTION, "Payload.$": "$"}, "End": True}}}))
+    assert (optimized["status"], optimized["error"]) == ("FAILED", "Lambda.ResourceNotFoundException")
+    failed = [e for e in history(sfn, optimized["executionArn"]) if e["type"] == "TaskFailed"][0]
+    assert (failed["taskFailedEventDetails"]["resourceType"], failed["taskFailedEventDetails"]["resource"]) == (
+        "lambda", "invoke")
+
+
 # --- status changes as EventBridge sees them ------------------------------------------------------------------
 
 def test_every_status_change_emits_the_step_functions_execution_status_change_event(sfn, machine):

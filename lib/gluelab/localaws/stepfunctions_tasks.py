@@ -10,6 +10,13 @@ task's ``TimeoutSeconds`` passes, before the run ends, the run is stopped (Batch
 error Glue answers becomes ``Glue.<code>`` with the SDK's cause text (``... (Service: AWSGlue; Status Code: 400;
 Error Code: ...; Request ID: ...; Proxy: null)``).
 
+``arn:aws:states:::lambda:invoke`` invokes the function (gluelab's Lambda runtime runs the handler) and answers
+as AWS's optimized integration does: ``ExecutedVersion``, ``Payload``, ``SdkHttpMetadata``,
+``SdkResponseMetadata``, ``StatusCode``. A function ARN as the Resource (the legacy form) answers with the payload
+alone. A function error fails the task with the error's ``errorType`` (``ValueError``, ...) and the payload as
+the ``Cause``; a payload without an ``errorType`` is ``Lambda.Unknown``. An error Lambda answers (a function that
+does not exist: ``Lambda.ResourceNotFoundException``) has the SDK's cause text.
+
 ``arn:aws:states:::aws-sdk:<service>:<action>`` calls the service's API with the Task's PascalCase parameters and
 answers with its PascalCase response (timestamps as ISO 8601 strings); an error is ``<Service>.<Exception>``
 (``Glue.EntityNotFoundException``, ``S3.NoSuchKeyException``, ...), the service named as AWS's SDK names it.
@@ -21,18 +28,22 @@ import logging
 from datetime import date, datetime, timezone
 
 from botocore.exceptions import ClientError
-from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
+from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (FailureEvent,
                                                                                      FailureEventException)
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
 from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import StatesErrorNameType
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
     StateTaskServiceGlue)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+    StateTaskServiceLambda)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
@@ -58,7 +69,10 @@ state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update(SDK_ERROR_NAMES)
 # --- what AWS's SDKs add to an optimized integration's answer -------------------------------------------------
 
 _HEADER_NAMES = {"connection": "Connection", "content-length": "Content-Length", "content-type": "Content-Type",
-                 "date": "Date", "x-amzn-requestid": "x-amzn-RequestId"}
+                 "date": "Date", "x-amzn-requestid": "x-amzn-RequestId",
+                 "x-amz-executed-version": "X-Amz-Executed-Version", "x-amz-function-error": "X-Amz-Function-Error",
+                 "x-amz-log-result": "X-Amz-Log-Result", "x-amzn-trace-id": "X-Amzn-Trace-Id",
+                 "x-amzn-remapped-content-length": "x-amzn-Remapped-Content-Length"}
 
 
 def sdk_metadata(response: dict) -> dict:
@@ -233,3 +247,75 @@ def _glue_work_started(env, task, resource_runtime_part, state_credentials, para
         _runs_for_real(env, lambda: _crawl_ended(glue, parameters["Name"]))
     else:
         _runs_for_real(env, lambda: _workflow_run_ended(glue, parameters["Name"], response["RunId"]))
+
+
+# --- Lambda: lambda:invoke, and a function ARN as the Resource ----------------------------------------------------
+
+LAMBDA_UNKNOWN = "Lambda.Unknown"
+
+
+def _payload(body):
+    """An invocation's payload: its JSON value, else its text."""
+    text = body.read().decode("utf-8") if hasattr(body, "read") else body
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text
+
+
+@hook(StateTaskServiceLambda, "_eval_service_task",
+      ("env", "resource_runtime_part", "normalised_parameters", "state_credentials"))
+def _invoke(original, task, env, resource_runtime_part, normalised_parameters, state_credentials):
+    """``lambda:invoke``: the function's answer as AWS's optimized integration gives it."""
+    client = boto_client_for(region=resource_runtime_part.region, service="lambda",
+                             state_credentials=state_credentials)
+    response = client.invoke(**normalised_parameters)
+    payload = _payload(response["Payload"])
+    if response.get("FunctionError"):
+        raise lambda_eval_utils.LambdaFunctionErrorException(response["FunctionError"], _compact(payload))
+    out = {"ExecutedVersion": response.get("ExecutedVersion", "$LATEST")}
+    if response.get("LogResult"):
+        out["LogResult"] = response["LogResult"]
+    out.update({"Payload": payload, **sdk_metadata(response), "StatusCode": response.get("StatusCode", 200)})
+    env.stack.append(out)
+
+
+def _compact(payload) -> str:
+    return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+
+
+def _function_error(ex) -> tuple[str, str]:
+    """A function error's name and cause: the payload's ``errorType`` and the payload, else Lambda.Unknown."""
+    try:
+        error = json.loads(ex.payload).get("errorType")
+    except (TypeError, ValueError, AttributeError):
+        error = None
+    if error:
+        return error, ex.payload
+    return LAMBDA_UNKNOWN, ("The cause could not be determined because Lambda did not return an error type. "
+                            f"Returned payload: {ex.payload}")
+
+
+@hook(StateTaskServiceLambda, "_from_error", ("env", "ex"))
+def _invoke_error(original, task, env, ex):
+    if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException):
+        error, cause = _function_error(ex)
+    elif isinstance(ex, ClientError):
+        error, cause = f"Lambda.{ex.response['Error']['Code']}", sdk_v1_cause("AWSLambda", ex)
+    else:
+        return original(task, env, ex)
+    return _task_failed(task, env, error, cause, states_error=False)
+
+
+@hook(StateTaskLambda, "_from_error", ("env", "ex"))
+def _function_resource_error(original, task, env, ex):
+    """A function ARN as the Resource: errors named as for ``lambda:invoke``, in a LambdaFunctionFailed event."""
+    if isinstance(ex, lambda_eval_utils.LambdaFunctionErrorException):
+        error, cause = _function_error(ex)
+    elif isinstance(ex, ClientError):
+        error, cause = f"Lambda.{ex.response['Error']['Code']}", sdk_v1_cause("AWSLambda", ex)
+    else:
+        return original(task, env, ex)
+    return FailureEvent(env=env, error_name=CustomErrorName(error), event_type=HistoryEventType.LambdaFunctionFailed,
+                        event_details=EventDetails(lambdaFunctionFailedEventDetails=LambdaFunctionFailedEventDetails(
+                            error=error, cause=cause)))
