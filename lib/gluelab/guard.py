@@ -5,8 +5,8 @@ parameters before anything is sent. An operation that only reads (Get*, List*, D
 operation must be declared by one of :mod:`gluelab.localaws`'s service modules (``Service.operations``), and every
 resource it names must carry the lab's prefix: the parameters the modules declare (``Service.guarded``) at any
 depth (a trigger's actions, a crawler's targets), a top-level ``Name``, the ``Name`` of a ``DatabaseInput``,
-every ``s3://`` URI (its bucket), a schema's registry. A declared operation that names nothing the guard can check
-(e.g. PutResourcePolicy on the whole catalog) is refused too. Resources an operation touches without naming them
+every ``s3://`` URI (its bucket), a schema's registry, the state machine of a Step Functions execution ARN. A
+declared operation that names nothing the guard can check (e.g. PutResourcePolicy on the whole catalog) is refused too. Resources an operation touches without naming them
 in a parameter are found by the service's resolver (``Service.resolvers``), which may read from AWS: the bus of
 each PutEvents entry (``default`` when it names none, so a lab puts events only on its own buses), the function of
 an event source mapping named by UUID, a subscription's ARN endpoint, a RedrivePolicy's dead-letter queue. A
@@ -121,7 +121,7 @@ def _walk(key: str, value):
         if value.startswith(("s3://", "s3a://")):
             yield value.split("/")[2]  # the bucket
         elif lkey in NAME_PARAMS:
-            yield value
+            yield _owner(value)
     elif isinstance(value, dict):
         if lkey == "schemaid":
             # a schema lives in a registry as a table in a database: the lab owns the registry (AWS's default
@@ -140,6 +140,17 @@ def _walk(key: str, value):
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from _walk(key, item)
+
+
+#: A Step Functions execution or map run ARN: its state machine is what the lab owns (the execution's own name
+#: is free, a UUID when the caller gives none).
+_EXECUTION_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:[^:]*:(?:execution|express|mapRun):(?P<machine>[^:/]+)")
+
+
+def _owner(name: str) -> str:
+    """The resource a name stands for, as the lab owns it: an execution's state machine, else the name."""
+    match = _EXECUTION_ARN.match(name)
+    return match["machine"] if match else name
 
 
 def plan_instead(client, plan) -> None:

@@ -91,13 +91,18 @@ def workflow_run(glue, name: str, run_id: str, *, timeout: float = 1800, poll: f
         time.sleep(poll)
 
 
+#: Step Functions execution statuses after which nothing more happens.
+FINAL_EXECUTION_STATUSES = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+
+
 def execution(sfn, execution_arn: str, *, timeout: float = 600, poll: float = 0.1) -> dict:
-    """Poll ``describe_execution`` until a Step Functions execution is no longer RUNNING (SUCCEEDED, FAILED,
-    TIMED_OUT or ABORTED); return the description. Raises TimeoutError if it still runs after ``timeout`` s."""
+    """Poll ``sfn.describe_execution`` until the Step Functions execution has ended (SUCCEEDED, FAILED,
+    TIMED_OUT or ABORTED); return the description. Raises TimeoutError if it is still RUNNING after ``timeout``
+    seconds."""
     deadline = time.monotonic() + timeout
     while True:
         described = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] not in ("RUNNING", "PENDING_REDRIVE"):
+        if described["status"] in FINAL_EXECUTION_STATUSES:
             return described
         if time.monotonic() > deadline:
             raise TimeoutError(f"execution {execution_arn} is still {described['status']} after {timeout:g} s")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from . import (awslambda, cloudformation, cloudwatch, events, glue_bookmarks, glue_catalog, glue_crawlers,
                glue_dataquality, glue_job_runners, glue_jobs, glue_registry, glue_triggers, glue_workflows, iam,
-               lambda_event_sources, logs, s3, s3_notifications, sns, sqs, ssm, stepfunctions)
+               lambda_event_sources, logs, s3, s3_notifications, sns, sqs, ssm, stepfunctions,
+               stepfunctions_tasks)
 from . import delivery, scheduler
 from .server import FAKE_CREDENTIALS, endpoint_url, reset, start
 from .service import Owned, Service

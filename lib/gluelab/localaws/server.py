@@ -6,7 +6,8 @@ data plane, pyarrow), and what one of them writes the others see.
 
 The server starts once per process, on 127.0.0.1 and a free port. Starting it sets, for this process and the
 processes it starts only, fake credentials and ``AWS_ENDPOINT_URL`` so that a learner's plain
-``boto3.client("glue")`` talks to the lab too. Nothing is written to ``~/.aws``.
+``boto3.client("glue")`` talks to the lab too (and ``AWS_DISABLE_HOST_PREFIX_INJECTION``: the endpoint has one host
+name). Nothing is written to ``~/.aws``.
 """
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ def _point_environment_at(url: str, region: str) -> None:
     os.environ["AWS_ENDPOINT_URL"] = url
     os.environ["AWS_DEFAULT_REGION"] = region
     os.environ["AWS_REGION"] = region
+    # Some operations (Step Functions' StartSyncExecution, ...) prefix AWS's host name ("sync-states..."); the
+    # local endpoint has one host name
+    os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
 
 
 def _post_config(config: dict) -> None:
