@@ -186,7 +186,7 @@ def execution(order: list[str], steps: list, *, title: str = "", strip: str = ""
     ends = [(s.exited or s.entered) for s in steps]
     span = max(((e - start).total_seconds() for e in ends), default=0.0) if start else 0.0
     span = span or 1.0
-    fig = _figure(figsize=(9, 0.45 * len(order) + 1.3))
+    fig = _figure(figsize=(9, max(2.8, 0.45 * len(order) + 1.5)))
     ax = fig.subplots()
     ax.set_ylim(len(order) - 0.4, -0.6)
     ax.set_xlim(-0.02 * span, span * 1.02)
@@ -216,7 +216,8 @@ def execution(order: list[str], steps: list, *, title: str = "", strip: str = ""
     ax.set_xlabel("seconds since the execution started (lab time)", fontsize=9)
     shown = sorted({s.outcome.split()[0] for s in steps})
     ax.legend(handles=[Patch(fc=OUTCOME_COLORS.get(o, "#dddddd"), ec="#333333", label=o) for o in shown],
-              loc="lower right", fontsize=8, frameon=False)
+              loc="upper center", bbox_to_anchor=(0.5, -0.18 if len(order) > 4 else -0.35), ncol=len(shown) or 1,
+              fontsize=8, frameon=False)
     ax.grid(axis="x", color="#eeeeee")
     ax.set_axisbelow(True)
     if title:

@@ -65,8 +65,8 @@ def describe(lab, execution: dict, *, timing: bool = False) -> str:
     lines = []
     for step in steps(lab, execution["executionArn"]):
         seconds = f" {step.seconds:8.1f} s" if timing and step.seconds is not None else ""
-        lines.append(f"{step.name:<28} {step.type:<8} {step.outcome:<24}{seconds}"
-                     + (f"  {step.error}" if step.error else ""))
+        lines.append((f"{step.name:<28} {step.type:<8} {step.outcome:<27}{seconds}"
+                      + (f" {step.error}" if step.error else "")).rstrip())
     return "\n".join(lines)
 
 
