@@ -13,13 +13,18 @@ AWS, Lambda does.
 * :func:`deploy` creates the function, or updates its code and configuration when it exists (so a lesson cell
   can run twice); a dry-run lab plans it.
 * :func:`invoke` invokes and returns an :class:`Invocation`: the decoded result or error and the log tail.
-* :func:`log` reads the function's log lines from ``/aws/lambda/<name>``.
+* :func:`log` reads the function's log lines from ``/aws/lambda/<name>``;
+* :func:`invocations` reads them grouped by invocation (``START`` to ``REPORT``), and :func:`wait_for` waits
+  until a function invoked by an event (S3, SQS, EventBridge: nothing answers the notebook) has finished a
+  number of invocations: on both backends, by reading the log, as you would on AWS.
 """
 from __future__ import annotations
 
 import base64
 import io
 import json
+import re
+import time
 import zipfile
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -184,3 +189,63 @@ def log(lab, name: str, *, contains: str | None = None, limit: int = 10_000) -> 
     except logs.exceptions.ResourceNotFoundException:
         return []
     return lines[:limit]
+
+
+def invocations(lab, name: str) -> list[list[str]]:
+    """The function's finished invocations, oldest first: each the list of its log lines from ``START`` to
+    ``REPORT``. (Each log stream is one execution environment, which runs one invocation at a time, so an
+    invocation's lines are consecutive within its stream.)"""
+    logs = lab.client("logs")
+    streams: dict[str, list[tuple[int, str]]] = {}
+    try:
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=f"/aws/lambda/{name}"):
+            for event in page.get("events", []):
+                streams.setdefault(event["logStreamName"], []).append(
+                    (event["timestamp"], event["message"].rstrip("\n")))
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+    done: list[tuple[int, list[str]]] = []
+    for events in streams.values():
+        current: list[str] | None = None
+        started = 0
+        for timestamp, line in events:
+            if line.startswith("START RequestId:"):
+                current, started = [line], timestamp
+            elif current is not None:
+                current.append(line)
+                if line.startswith("REPORT RequestId:"):
+                    done.append((started, current))
+                    current = None
+    return [lines for _, lines in sorted(done, key=lambda item: item[0])]
+
+
+def wait_for(lab, name: str, count: int = 1, *, timeout: float = 120, poll: float = 0.2) -> list[list[str]]:
+    """Wait until ``name`` has finished at least ``count`` invocations (by its log); return them all
+    (:func:`invocations`). A TimeoutError says how many finished. A dry-run lab waits for nothing."""
+    if lab.dry_run:
+        return []
+    deadline = time.monotonic() + timeout
+    while True:
+        done = invocations(lab, name)
+        if len(done) >= count:
+            return done
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{name} finished {len(done)} of {count} invocations in {timeout:g} s: "
+                               f"is its trigger set up (notification, mapping, rule, permission)?")
+        time.sleep(poll)
+
+
+def handler_lines(invocation: list[str]) -> list[str]:
+    """An invocation's lines without the runtime's own (``START``, ``END``, ``REPORT``, ``INIT_START``): what
+    the handler printed and logged, and its error."""
+    return [line for line in invocation
+            if not line.startswith(("START RequestId:", "END RequestId:", "REPORT RequestId:", "INIT_START"))]
+
+
+_LOGGER_PREFIX = re.compile(r"^\[(\w+)\]\t\d{4}-\d\d-\d\dT[\d:.]+Z\t[\w-]*\t")
+
+
+def plain(line: str) -> str:
+    """A log line of the Python runtime's logger (``[INFO]\\t<time>\\t<request id>\\t<message>``) as
+    ``[INFO] <message>``: the time and request id differ on every run. Other lines are returned as they are."""
+    return _LOGGER_PREFIX.sub(r"[\1] ", line)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import boto3
 from botocore.config import Config
@@ -332,6 +334,15 @@ class Lab:
         if self._plan("delete", uri):
             s3.delete_object(Bucket=bucket, Key=key)
         return True
+
+    def pass_time(self, seconds: float) -> list[str]:
+        """Let ``seconds`` pass for what the lab's services do on their own time (a queue's visibility timeout,
+        a batching window, a schedule): on the local backend the lab clock moves and fires what fell due, at
+        once; on AWS that time is real, so this waits it out. Returns what the clock started."""
+        if self.backend == "aws" and not self.dry_run:
+            time.sleep(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
+        return self.clock.run_due()
 
     def ensure_database(self, name: str) -> str:
         """Create the Glue database ``name`` (a full name, e.g. ``lab.names.database("retail")``) unless it

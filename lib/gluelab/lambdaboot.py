@@ -89,6 +89,13 @@ class _LambdaFormatter(logging.Formatter):
         return super().format(record)
 
 
+def _not_the_local_endpoint(record) -> bool:
+    """False for botocore's "Found endpoint for s3 via: environment_global." line: it reports the local
+    endpoint the lab sets (``AWS_ENDPOINT_URL``), which a function on AWS does not have, so its log on AWS has
+    no such line."""
+    return not str(record.msg).startswith("Found endpoint for ")
+
+
 class Context:
     """What the Python runtime passes as ``context``."""
 
@@ -152,6 +159,7 @@ def main() -> None:
     handler_ = logging.StreamHandler(sys.stdout)
     handler_.setFormatter(_LambdaFormatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t"
                                            "%(message)s", "%Y-%m-%dT%H:%M:%S"))
+    handler_.addFilter(_not_the_local_endpoint)
     root.addHandler(handler_)
     started = time.perf_counter()
     handler, init_error = init()

@@ -8,15 +8,20 @@ what a notebook repeats, the same on both backends:
 - :func:`ensure_crawler`: create a crawler, or update it to the given configuration;
 - :func:`run`: start a run, wait until it ends, print its Status and Statistics (and, on the aws backend,
   its cost :func:`estimate` first);
+- :func:`predicate`: a CONDITIONAL trigger's predicate from ``(kind, name, state)`` conditions;
+- :func:`next_run`: wait for the next run that something else starts (an event, a schedule) to end;
 - :func:`node_ids`: the graph's ``UniqueId`` of named jobs and crawlers (what ``resume_workflow_run`` takes);
 - :func:`picture`: the run's graph with each step's last state (:func:`gluelab.diagrams.workflow_graph`).
 """
 from __future__ import annotations
 
+import time
+
 from . import cost, diagrams, jobs, waiting
 from .naming import BOUNDARY
 
-__all__ = ["ensure_crawler", "estimate", "node_ids", "picture", "rebuild", "run", "statistics"]
+__all__ = ["ensure_crawler", "estimate", "next_run", "node_ids", "picture", "predicate", "rebuild", "run",
+           "run_ids", "statistics"]
 
 #: The Statistics counters in the order AWS's console shows them.
 COUNTERS = ("TotalActions", "SucceededActions", "FailedActions", "TimeoutActions", "StoppedActions",
@@ -108,6 +113,40 @@ def run(lab, name: str, *, timeout: float = 1800, **properties: str) -> dict:
     finished = waiting.workflow_run(glue, name, run_id, timeout=timeout)
     print(f"{finished['Status']}: {statistics(finished)}")
     return finished
+
+
+def predicate(*conditions: tuple[str, str, str], logical: str = "AND") -> dict:
+    """A CONDITIONAL trigger's ``Predicate``: each condition is ``("job", name, state)`` or
+    ``("crawler", name, crawl_state)``, joined by ``logical`` (``"AND"``: all hold; ``"ANY"``: one holds)."""
+    return {"Logical": logical, "Conditions": [
+        {"LogicalOperator": "EQUALS", "JobName": name, "State": state} if kind == "job" else
+        {"LogicalOperator": "EQUALS", "CrawlerName": name, "CrawlState": state}
+        for kind, name, state in conditions]}
+
+
+def next_run(lab, name: str, known: set[str] | list[str], *, timeout: float = 600, poll: float = 0.2) -> dict:
+    """Wait for a run of workflow ``name`` that is not in ``known`` (run ids) to start, then for it to end;
+    return it with its graph. For a workflow something else starts (an event, a schedule): take
+    ``known = run_ids(lab, name)`` before the event. A TimeoutError says that no run started."""
+    glue = lab.client("glue")
+    deadline = time.monotonic() + timeout
+    while True:
+        new = [run_id for run_id in run_ids(lab, name) if run_id not in set(known)]
+        if new:
+            return waiting.workflow_run(glue, name, new[0], timeout=max(1.0, deadline - time.monotonic()))
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no new run of workflow {name} started in {timeout:g} s: did the event reach it?")
+        time.sleep(poll)
+
+
+def run_ids(lab, name: str) -> list[str]:
+    """The ids of workflow ``name``'s runs, oldest first (empty for a dry-run lab's workflow)."""
+    glue = lab.client("glue")
+    try:
+        runs = [r for page in glue.get_paginator("get_workflow_runs").paginate(Name=name) for r in page["Runs"]]
+    except glue.exceptions.EntityNotFoundException:
+        return []
+    return [r["WorkflowRunId"] for r in sorted(runs, key=lambda r: r["StartedOn"])]
 
 
 def node_ids(workflow_run: dict, *names: str) -> list[str]:

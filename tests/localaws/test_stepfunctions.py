@@ -346,7 +346,7 @@ def test_a_poll_loop_around_a_crawl_waits_as_many_times_as_on_aws_not_in_a_spin(
 
 
 def test_a_poll_loop_around_a_job_run_lets_the_run_take_its_real_time(sfn, machine, shell_job):
-    job = shell_job("sfn-poll-job", "import time\ntime.sleep(1.2)\n")
+    job = shell_job("sfn-poll-job", "import time\ntime.sleep(3)\n")
     arn = machine("job-poll", {"StartAt": "Start", "States": {
         "Start": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun", "Parameters": {"JobName": job},
                   "ResultSelector": {"id.$": "$.JobRunId"}, "ResultPath": "$.run", "Next": "Wait"},
@@ -360,7 +360,9 @@ def test_a_poll_loop_around_a_job_run_lets_the_run_take_its_real_time(sfn, machi
     done = run(sfn, arn)
     assert json.loads(done["output"])["status"]["state"] == "SUCCEEDED"
     waits = types(history(sfn, done["executionArn"])).count("WaitStateEntered")
-    assert 2 <= waits <= 4, waits  # a 1.2 s script (plus its start) polled every second, as on AWS
+    # a 3 s script (plus its start) polled every second, as on AWS: neither spinning nor jumping to its end (the
+    # bounds leave room for a loaded machine, where the states themselves and the job's start take longer)
+    assert 3 <= waits <= 8, waits
 
 
 def test_a_wait_past_the_state_machines_timeout_times_the_execution_out_at_the_deadline(sfn, machine):

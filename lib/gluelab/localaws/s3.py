@@ -73,10 +73,10 @@ ERROR_MESSAGES = {"SlowDown": (503, "Please reduce your request rate."),
                   "ServiceUnavailable": (503, "Service is unable to handle request."),
                   "InternalError": (500, "We encountered an internal error. Please try again.")}
 
-# Parts of a key that differ from run to run (Spark's file UUIDs, task attempt ids), so the same request of
-# two runs gets the same decision.
+# Parts of a key that differ from run to run (Spark's file UUIDs, task attempt ids, Glue job run ids), so the
+# same request of two runs gets the same decision.
 _VOLATILE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|attempt_[0-9_a-z]+|"
-                       r"job_[0-9_]+|task_[0-9_a-z]+")
+                       r"job_[0-9_]+|task_[0-9_a-z]+|jr_[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)

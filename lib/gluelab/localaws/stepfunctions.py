@@ -540,9 +540,10 @@ def describe(execution: ParserExecution) -> dict:
     return out
 
 
-def status_change_detail(execution: ParserExecution) -> dict:
-    """The ``detail`` of AWS's "Step Functions Execution Status Change" event for the execution as it is now."""
-    status = _status(execution)
+def status_change_detail(execution: ParserExecution, status: str | None = None) -> dict:
+    """The ``detail`` of AWS's "Step Functions Execution Status Change" event for the execution as it is now
+    (or as it was when its status was ``status``: ``"RUNNING"`` for an execution that has already ended)."""
+    status = status or _status(execution)
     succeeded = status == "SUCCEEDED"
     redrive = _redrive(status)
     return {"executionArn": execution.exec_arn, "stateMachineArn": execution.state_machine_arn,
@@ -552,19 +553,29 @@ def status_change_detail(execution: ParserExecution) -> dict:
             "stateMachineVersionArn": None, "stateMachineAliasArn": None, "redriveCount": 0, "redriveDate": None,
             "redriveStatus": redrive["redriveStatus"], "redriveStatusReason": redrive.get("redriveStatusReason"),
             "inputDetails": {"included": True}, "outputDetails": {"included": True} if succeeded else None,
-            "error": execution.error, "cause": execution.cause}
+            "error": None if status == "RUNNING" else execution.error,
+            "cause": None if status == "RUNNING" else execution.cause}
+
+
+_announcing = threading.Lock()  # guards the creation of each execution's own lock
 
 
 def _announce(execution: ParserExecution) -> None:
-    """Emit the execution's status change once per status (AWS sends these for Standard workflows only)."""
+    """Emit the execution's status changes once per status, RUNNING first (AWS sends these for Standard workflows
+    only). The start and the end are announced from different threads, and a short execution may end before its
+    start is announced: the execution's lock (held while its listeners run) and the RUNNING-first rule keep its
+    events in AWS's order."""
     if isinstance(execution, SyncExecution):
         return
-    status = _status(execution)
-    announced = execution.__dict__.setdefault("_gluelab_announced", set())
-    if status in announced:
-        return
-    announced.add(status)
-    signals.emit(STATUS_CHANGE, status_change_detail(execution), resource=execution)
+    with _announcing:
+        lock = execution.__dict__.setdefault("_gluelab_announce_lock", threading.RLock())
+    with lock:
+        status = _status(execution)
+        announced = execution.__dict__.setdefault("_gluelab_announced", set())
+        for change in ("RUNNING", status):
+            if change not in announced:
+                announced.add(change)
+                signals.emit(STATUS_CHANGE, status_change_detail(execution, change), resource=execution)
 
 
 @hook(StepFunctionsParserBackend, "start_execution", ("state_machine_arn", "name", "execution_input", "trace_header"))
