@@ -57,7 +57,8 @@ def test_put_bytes_skips_identical_content(lab):
     assert body == b"changed"
 
 
-@pytest.mark.parametrize("bad", [None, "", "ab", "A-lab", "lab_1", "-lab", "lab-", "x" * 21, "my--lab", "1lab"])
+@pytest.mark.parametrize("bad", [None, "", "ab", "A-lab", "lab_1", "-lab", "lab-", "x" * 21, "my--lab", "1lab",
+                                 "aws-lab", "ssmlab"])
 def test_bad_prefixes_are_refused_with_a_reason(bad):
     with pytest.raises(ValueError, match="prefix"):
         validate_prefix(bad)
@@ -98,7 +99,7 @@ def test_aws_backend_needs_an_explicit_prefix_and_region(endpoint):
 @pytest.fixture
 def aws_lab(endpoint):
     """The aws backend against the local endpoint standing in for AWS."""
-    return gluelab.start(backend="aws", region="us-east-1", prefix="awstest", endpoint_url=endpoint)
+    return gluelab.start(backend="aws", region="us-east-1", prefix="cloudtest", endpoint_url=endpoint)
 
 
 def test_aws_backend_refuses_changes_outside_its_prefix(aws_lab):

@@ -68,7 +68,7 @@ def test_lesson_runs_on_the_aws_backend_inside_its_prefix(lesson, endpoint, monk
     import papermill
 
     monkeypatch.setenv("GLUELAB_AWS_ENDPOINT_URL", endpoint)
-    prefix = f"aws-{lesson[:2]}"
+    prefix = f"cloud-{lesson[:2]}"
     s3 = boto3.client("s3", endpoint_url=endpoint)
     before = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     papermill.execute_notebook(str(ROOT / "notebooks" / f"{lesson}.ipynb"), str(tmp_path / "out.ipynb"),

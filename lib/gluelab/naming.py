@@ -26,7 +26,8 @@ ZONES = ("raw", "processed", "curated", "temp", "scripts")
 
 def validate_prefix(prefix: str | None) -> str:
     """Return ``prefix`` if it is a valid lab prefix (3-20 chars: lowercase letters, digits, hyphens; starts
-    with a letter, does not end with a hyphen), else raise ValueError saying what is wrong."""
+    with a letter, does not end with a hyphen, does not start with ``aws`` or ``ssm``, which SSM refuses at the
+    start of a parameter name), else raise ValueError saying what is wrong."""
     if not prefix:
         raise ValueError("a lab needs an explicit prefix, e.g. prefix='gluelab-ana' (3-20 lowercase characters); "
                          "every resource the lab creates is named with it and teardown() deletes only those")
@@ -35,6 +36,9 @@ def validate_prefix(prefix: str | None) -> str:
                          "starting with a letter and not ending with a hyphen (e.g. 'gluelab-ana')")
     if "--" in prefix:
         raise ValueError(f"invalid prefix {prefix!r}: no double hyphens")
+    if prefix.startswith(("aws", "ssm")):
+        raise ValueError(f"invalid prefix {prefix!r}: it may not start with 'aws' or 'ssm' (AWS reserves those "
+                         "at the start of SSM parameter names, which the lab names with its prefix)")
     return prefix
 
 

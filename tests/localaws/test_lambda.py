@@ -137,6 +137,26 @@ def test_the_log_has_start_end_report_prints_and_logging_lines(aws, function, en
     assert rest.startswith("[$LATEST]") and len(rest) == len("[$LATEST]") + 32 and len(day) == 10
 
 
+def test_the_log_read_by_invocation_as_a_lesson_reads_it(lab, aws, function):
+    """functions.invocations groups each invocation's lines, functions.wait_for waits for an asynchronous one,
+    functions.plain drops the logger's time and request id; botocore's line about the lab's endpoint (which a
+    function on AWS does not have) stays out of the log, its line about the credentials stays in."""
+    from gluelab import functions
+
+    name = function("lt-grouped", {"app.py": "import logging\nimport boto3\nlogging.getLogger().setLevel("
+                                              "logging.INFO)\n" + "def lambda_handler(event, context):\n"
+                                              "    boto3.client('s3').list_buckets()\n"
+                                              "    logging.getLogger().info('n=%s', event['n'])\n"})
+    call(aws, name, {"n": 1})
+    aws.invoke(FunctionName=name, Payload=b'{"n": 2}', InvocationType="Event")
+    done = functions.wait_for(lab, name, 2, timeout=60)
+    assert [line.split(" ", 1)[0] for line in done[0]][0] == "START" and done[1][-1].startswith("REPORT")
+    lines = [functions.plain(line) for invocation in done for line in functions.handler_lines(invocation)]
+    assert lines == ["[INFO] Found credentials in environment variables.", "[INFO] n=1", "[INFO] n=2"]
+    with pytest.raises(TimeoutError, match="finished 2 of 3 invocations"):
+        functions.wait_for(lab, name, 3, timeout=0.5)
+
+
 def test_event_and_dry_run_invocations(aws, function, endpoint):
     marker = APP.replace("    CALLS += 1\n", "    CALLS += 1\n    import boto3; boto3.client('s3').put_object("
                                                "Bucket='lt-async', Key='ran', Body=b'1')\n")
