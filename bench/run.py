@@ -817,6 +817,40 @@ def render(rows: list[Row], ctx: Context) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _table_rows(text: str) -> tuple[list[str], list[str]]:
+    """A main-table part split into the lines before its rows and its rows."""
+    lines = text.rstrip("\n").split("\n")
+    start = next((i + 1 for i, line in enumerate(lines) if line.startswith("| --- ")), len(lines))
+    return lines[:start], [line for line in lines[start:] if line.startswith("| ")]
+
+
+def _row_key(line: str) -> tuple[str, str]:
+    """A table row's benchmark and measure (its first two columns)."""
+    cells = line[2:].split(" | ")
+    return cells[0], cells[1] if len(cells) > 1 else ""
+
+
+def _merged(new: str, old: str) -> str:
+    """The new main table merged into the old one (``--only``): a re-measured row replaces the old row of the
+    same benchmark and measure, a new row goes after the last row of its benchmark (or at the end), the old
+    rows nothing re-measured stay, and a line says which benchmarks' rows were kept and when they were
+    measured."""
+    head, new_rows = _table_rows(new)
+    old_head, old_rows = _table_rows(old)
+    fresh = {_row_key(line): line for line in new_rows}
+    merged = [fresh.pop(_row_key(line), line) for line in old_rows]
+    for key, line in fresh.items():
+        at = max((i + 1 for i, row in enumerate(merged) if _row_key(row)[0] == key[0]), default=len(merged))
+        merged.insert(at, line)
+    remeasured = {_row_key(line) for line in new_rows}
+    kept = list(dict.fromkeys(_row_key(line)[0] for line in merged if _row_key(line) not in remeasured))
+    when = next((line.split(" on ")[0] for line in old_head if line.startswith("Measured ")), "Measured earlier")
+    if kept:
+        at = next((i + 1 for i, line in enumerate(head) if line.startswith("Measured ")), 0)
+        head = head[:at] + [f"Rows of {', '.join(kept)} are kept from an earlier run ({when.lower()})."] + head[at:]
+    return "\n".join(head + merged) + "\n"
+
+
 def _sections(text: str) -> tuple[str, str]:
     """results.md split into the main table's part and the notebooks section (either may be empty)."""
     head, _, notebooks = text.partition(NOTEBOOKS_HEADING)
@@ -857,6 +891,8 @@ def main(argv: list[str] | None = None) -> int:
     # A section whose benchmarks did not run (--only) keeps what the file had.
     previous = _sections(args.output.read_text()) if args.output.is_file() else ("", "")
     main_part = render(rows, ctx) if rows or not previous[0] else previous[0]
+    if rows and previous[0] and args.only:
+        main_part = _merged(main_part, previous[0])
     notebooks_part = render_notebooks(ctx) if "notebooks" in ctx.extras else previous[1]
     text = main_part + ("\n" + notebooks_part if notebooks_part else "")
     print(text)
