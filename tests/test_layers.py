@@ -17,7 +17,7 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "gluelab"
 LAYERS = {
     "facade": ["gluelab", "gluelab.lab", "gluelab.stages", "gluelab.jobs", "gluelab.guard", "gluelab.tagging",
                "gluelab.warmup", "gluelab.functions", "gluelab.statemachines", "gluelab.notices",
-               "gluelab.workflows"],
+               "gluelab.queues", "gluelab.workflows"],
     "local AWS": ["gluelab.localaws"],
     "engines": ["gluelab.crawler", "gluelab.glue", "gluelab.rules", "gluelab.schemas", "gluelab.registry",
                 "gluelab.catalog", "gluelab.quarantine", "gluelab.checks", "gluelab.clock", "gluelab.cost",

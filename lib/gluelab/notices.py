@@ -6,7 +6,7 @@ receive lands there) and reads the queue. Plain SNS and SQS calls, on both backe
 """
 from __future__ import annotations
 
-import json
+from . import queues
 
 
 class Inbox:
@@ -14,10 +14,10 @@ class Inbox:
     message is exactly what was published. :meth:`read` returns what arrived since the last read."""
 
     def __init__(self, lab, topic_arn: str, name: str = "inbox"):
-        self.sqs = lab.client("sqs")
+        self.lab = lab
         sns = lab.client("sns")
-        self.url = self.sqs.create_queue(QueueName=lab.names.resource(name))["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue = queues.ensure(lab, name, senders=("sns.amazonaws.com",))  # SNS may send to it
+        self.url, arn = queue.url, queue.arn
         subscribed = any(s["Endpoint"] == arn for page in
                          sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic_arn)
                          for s in page["Subscriptions"])
@@ -27,14 +27,4 @@ class Inbox:
 
     def read(self) -> list:
         """The messages waiting, oldest first, read and deleted; a JSON message is decoded."""
-        notices = []
-        while True:
-            messages = self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10).get("Messages", [])
-            if not messages:
-                return notices
-            for message in messages:
-                try:
-                    notices.append(json.loads(message["Body"]))
-                except ValueError:
-                    notices.append(message["Body"])
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+        return [message["Body"] for message in queues.drain(self.lab, self.url)]
